@@ -1,0 +1,282 @@
+"""The deep-MLP probe against an unrolled JAX network, NumPy backprop and float64 finite differences."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import vgwidgets as vg
+from vgwidgets.engine import _mlp, _network, _params
+
+from . import _reference as ref
+
+ACTIVATIONS = sorted(vg.ACTIVATIONS)
+LOSSES = sorted(vg.LOSSES)
+# A non-default parameter for every activation that has one: the value must reach the network.
+PARAMS = {"leaky_relu": 0.2, "prelu": 0.3, "elu": 1.5, "lifted_sigmoid": 0.3}
+
+
+def _data(config, batch=7, seed=0):
+    return ref.data(config, batch, seed)
+
+
+def _layer_params(activation, params, depth):
+    """The activation parameter of each hidden layer, as the NumPy reference takes it."""
+    if activation == "prelu":
+        return {"slopes": list(np.asarray(params.slope)[:depth])}
+    return {"param": PARAMS.get(activation, 0.0)}
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_probe_matches_unrolled_backprop_finite_differences_and_numpy(activation):
+    """Every registered activation, each with one of the losses (all three are covered)."""
+    config = ref.config64(activation, activation_param=PARAMS.get(activation))
+    params = vg.init_mlp(config, key=jax.random.key(2))
+    if activation == "prelu":  # a different learned slope in every layer
+        params = params._replace(slope=np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]))
+    x, y = _data(config, batch=16, seed=3)
+    layers, d = ref.unpadded(params, config.depth), config.depth
+    options = _layer_params(activation, params, d)
+    zs, _, acts, _, _ = ref.forward(activation, layers, x, **options)
+    assert min(np.abs(z).min() for z in zs) > 1e-4  # no z at a kink, where differences fail
+    result = vg.probe(config, params, x, y).trim()
+    assert result.grad_b_norm.dtype == np.float64 and result.grad_b_norm.shape == (d,)
+
+    # 1. an unrolled JAX network (same activation functions, written-out network)
+    unrolled = ref.unrolled_grads(config, params, x, y)
+    b_norms, w_norms = ref.norms(unrolled)
+    np.testing.assert_allclose(result.grad_b_norm, b_norms, rtol=1e-10)
+    np.testing.assert_allclose(result.grad_w_norm, w_norms, rtol=1e-10)
+    np.testing.assert_allclose(result.grad_slope, np.abs(unrolled["slope"]), rtol=1e-10)
+    # 2. NumPy's textbook backprop with the slope table (the lifted sigmoid's sigma' + eps)
+    backprop = ref.backprop(activation, config.loss, layers, x, y, **options)
+    np.testing.assert_allclose(result.grad_b_norm, [np.linalg.norm(b) for _, b in backprop])
+    np.testing.assert_allclose(result.grad_w_norm, [np.linalg.norm(w) for w, _ in backprop])
+    # 3. finite differences of the cost: the true gradient
+    fd = ref.finite_difference_grads(activation, config.loss, layers, x, y, **options)
+    fd_b = [np.linalg.norm(b) for _, b in fd]
+    if activation == "lifted_sigmoid":  # a surrogate by design: not the gradient...
+        assert not np.allclose(result.grad_b_norm, fd_b, rtol=1e-3)
+        true = ref.backprop(activation, config.loss, layers, x, y, param=0.0)
+        np.testing.assert_allclose(fd_b, [np.linalg.norm(b) for _, b in true], rtol=1e-6)
+    else:
+        np.testing.assert_allclose(result.grad_b_norm, fd_b, rtol=1e-6)
+        np.testing.assert_allclose(result.grad_w_norm, [np.linalg.norm(w) for w, _ in fd], rtol=1e-6)  # fmt: skip
+    if activation == "prelu":
+
+        def cost(trial):
+            return ref.mean_loss(activation, config.loss, layers, x, y, slopes=trial[0])
+
+        fd_slope = ref.finite_difference(cost, [np.asarray(params.slope[:d], np.float64)])[0]
+        np.testing.assert_allclose(result.grad_slope, np.abs(fd_slope), rtol=1e-6)
+    else:
+        assert np.all(result.grad_slope == 0)
+    # 4. activation statistics against NumPy
+    p = np.asarray(params.slope)[:d] if activation == "prelu" else [PARAMS.get(activation, 0.0)] * d
+    bound = [float(vg.ACTIVATIONS[activation].max_derivative_at(q)) for q in p]
+    slopes = [np.abs(ref.DPHI_P[activation](z, q)) for z, q in zip(zs, p)]
+    np.testing.assert_allclose(result.act_mean, [a.mean() for a in acts], rtol=1e-10)
+    np.testing.assert_allclose(result.act_std, [a.std() for a in acts], rtol=1e-10)
+    np.testing.assert_allclose(result.preact_std, [z.std() for z in zs], rtol=1e-10)
+    np.testing.assert_allclose(
+        result.saturated_frac, [np.mean(s <= 0.05 * c) for s, c in zip(slopes, bound)]
+    )
+    np.testing.assert_allclose(result.dead_frac, [np.mean(np.all(a == 0, axis=0)) for a in acts])
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_residual_connections_match_the_references(k):
+    """``a_l = phi(u_l) + a_{l-k}`` at every k-th layer ``l > k``: 5 layers, k = 1, 2, 3."""
+    config = ref.config64("tanh", depth=5, residual_every=k)
+    params = vg.init_mlp(config, key=jax.random.key(4))
+    x, y = _data(config, batch=6, seed=4)
+    layers = ref.unpadded(params, 5)
+    out = vg.apply_mlp(config, params, x).trim()
+    _, _, acts, logits, _ = ref.forward("tanh", layers, x, residual_every=k)
+    np.testing.assert_allclose(out.a, acts, rtol=1e-12)
+    np.testing.assert_allclose(out.out, logits, rtol=1e-12)
+    for l in range(5):  # the definition, layer by layer (l is 0-based, the layer is l + 1)
+        skip = out.a[l - k] if (l + 1) % k == 0 and l + 1 > k else 0.0
+        np.testing.assert_allclose(out.a[l], np.tanh(out.u[l]) + skip, rtol=1e-12)
+    result = vg.probe(config, params, x, y).trim()
+    b_norms, w_norms = ref.norms(ref.unrolled_grads(config, params, x, y))
+    np.testing.assert_allclose(result.grad_b_norm, b_norms, rtol=1e-10)
+    np.testing.assert_allclose(result.grad_w_norm, w_norms, rtol=1e-10)
+    backprop = ref.backprop("tanh", config.loss, layers, x, y, residual_every=k)
+    np.testing.assert_allclose(result.grad_b_norm, [np.linalg.norm(b) for _, b in backprop])
+    fd = ref.finite_difference_grads("tanh", config.loss, layers, x, y, residual_every=k)
+    np.testing.assert_allclose(result.grad_b_norm, [np.linalg.norm(b) for _, b in fd], rtol=1e-6)
+
+
+def test_residual_every_beyond_depth_changes_nothing():
+    config = ref.config64("tanh")
+    params = vg.init_mlp(config, key=jax.random.key(4))
+    x, y = _data(config)
+    plain = vg.probe(config, params, x, y)
+    for k in (4, 5, 1000):  # the first skip would end at layer 2k > depth = 4
+        far = vg.probe(config.replace(residual_every=k), params, x, y)
+        np.testing.assert_array_equal(far.grad_b_norm, plain.grad_b_norm)
+    assert not np.allclose(
+        vg.probe(config.replace(residual_every=2), params, x, y).loss, plain.loss
+    )
+
+
+def test_float32_probe_matches_the_unrolled_reference():
+    config = vg.MLPConfig(n_in=5, depth=4, width=6, n_out=3, max_depth=7, weight_scale=1.3)
+    params = vg.init_mlp(config, key=jax.random.key(1))
+    x, y = _data(config)
+    result = vg.probe(config, params, x, y).trim()
+    assert result.grad_b_norm.dtype == np.float32
+    b_norms, w_norms = ref.norms(ref.unrolled_grads(config, params, x, y))
+    np.testing.assert_allclose(result.grad_b_norm, b_norms, rtol=2e-5)
+    np.testing.assert_allclose(result.grad_w_norm, w_norms, rtol=2e-5)
+
+
+def test_float64_leaves_the_session_in_float32():
+    config = vg.MLPConfig(n_in=2, depth=2, width=3, n_out=1, dtype="float64")
+    vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), np.ones((2, 2)), np.ones((2, 1)))
+    assert jnp.asarray(1.0).dtype == jnp.float32
+
+
+def test_dead_relu_units_are_counted():
+    config = vg.MLPConfig(
+        n_in=3, depth=3, width=10, n_out=2, activation="relu", loss="squared_error"
+    )
+    params = vg.init_mlp(config, key=jax.random.key(0))
+    # Units 0-3 of layer 2 get a bias far below anything their inputs can reach: dead.
+    params = params._replace(b_hidden=params.b_hidden.at[1, :4].set(-1e4))
+    x = np.random.default_rng(0).normal(size=(64, 3))
+    result = vg.probe(config, params, x, np.zeros((64, 2)))
+    acts = ref.forward("relu", ref.unpadded(params, 3), x)[2]
+    assert np.all(acts[1][:, :4] == 0)
+    assert result.dead_frac[1] == pytest.approx(np.mean(np.all(acts[1] == 0, axis=0)))
+    assert result.dead_frac[1] >= 0.4
+    assert result.saturated_frac[1] >= 0.4
+    assert result.grad_b_norm[0] > 0  # the live units still carry gradient
+
+
+def test_padded_layers_are_inert_and_padding_does_not_change_results():
+    small = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2, max_depth=3)
+    big = small.replace(max_depth=12)
+    x, y = _data(small)
+    p_small = vg.init_mlp(small, key=jax.random.key(5))
+    p_big = vg.init_mlp(big, key=jax.random.key(5))
+    np.testing.assert_array_equal(p_small.w_hidden, p_big.w_hidden[:2])
+    r_small, r_big = vg.probe(small, p_small, x, y), vg.probe(big, p_big, x, y)
+    np.testing.assert_allclose(r_small.grad_b_norm, r_big.grad_b_norm[:3], rtol=1e-6)
+    assert r_big.active.tolist() == [True] * 3 + [False] * 9
+    assert np.all(np.asarray(r_big.grad_b_norm[3:]) == 0)
+    assert r_big.trim().grad_b_norm.shape == (3,)
+    assert r_big.trim().norm_state.mean.shape == (3, 8)
+
+
+def _cache_sizes():
+    return _mlp._probe._cache_size(), _params._init._cache_size(), _network._apply._cache_size()
+
+
+def test_moving_continuous_controls_compiles_nothing_new():
+    config = vg.MLPConfig(
+        n_in=4, depth=2, width=8, n_out=2, max_depth=20, activation="leaky_relu", norm="batch"
+    )
+    x, y = _data(config)
+    params = vg.init_mlp(config, key=jax.random.key(0))
+    first = vg.probe(config, params, x, y)
+    vg.apply_mlp(config, params, x)
+    before = _cache_sizes()
+    rng = np.random.default_rng(0)
+    state = first.norm_state
+    for i in range(8):
+        moved = config.replace(
+            depth=int(rng.integers(1, 21)),
+            weight_scale=float(rng.uniform(0, 5)),
+            bias_scale=float(rng.uniform(0, 2)),
+            activation_param=float(rng.uniform(0, 1)),
+            residual_every=int(rng.integers(0, 5)),
+            clip=vg.CLIP_MODES[i % 3],
+            clip_threshold=float(rng.uniform(0.01, 10)),
+        )
+        moved_params = vg.init_mlp(moved, key=jax.random.key(1))
+        train = bool(i % 2)
+        momentum = float(rng.uniform(0, 1))
+        state = vg.probe(
+            moved, moved_params, x, y, saturation=float(rng.uniform(0, 1)), train=train,
+            state=state, momentum=momentum,
+        ).norm_state  # fmt: skip
+        vg.apply_mlp(moved, moved_params, x, train=train, state=state, momentum=momentum)
+    # init_mlp compiles per sizes, initializer and dtype only: not per activation or norm.
+    vg.init_mlp(config.replace(activation="prelu", norm="layer"), key=jax.random.key(0))
+    assert _cache_sizes() == before
+    # The counter does count: a new width is a new structure.
+    wider = config.replace(width=9)
+    vg.probe(wider, vg.init_mlp(wider, key=jax.random.key(0)), x, y)
+    assert _mlp._probe._cache_size() == before[0] + 1
+
+
+def test_program_size_does_not_grow_with_depth():
+    """Hidden layers run in one lax.scan: the traced program is the same size at any depth."""
+
+    def equations(max_depth):
+        config = vg.MLPConfig(n_in=4, depth=max_depth, width=8, n_out=2, norm="batch")
+        shapes = [(4, 8), (max_depth - 1, 8, 8), (max_depth, 8), (8, 2), (2,), (max_depth,)]
+        params = vg.MLPParams(*(np.zeros(s) for s in shapes), *[np.ones((max_depth, 8))] * 2)
+        x, y = _data(config)
+        params, x, knobs, state = _network.to_arrays(
+            config, params, x, config.traced, True, 0.1, None
+        )
+        jaxpr = jax.make_jaxpr(_mlp._probe, static_argnums=0)(
+            config.structure, params, x, y, knobs, state, 0.05
+        )
+        return len(jaxpr.jaxpr.eqns), str(jaxpr)
+
+    (n5, text5), (n100, _) = equations(5), equations(100)
+    assert "scan" in text5
+    assert n5 == n100
+
+
+def test_init_scales_weights_and_biases_and_starts_the_other_parameters():
+    config = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2, activation="prelu")
+    base = vg.init_mlp(config, key=jax.random.key(7))
+    scaled = vg.init_mlp(
+        config.replace(weight_scale=3.0, bias_scale=0.5, activation_param=0.7),
+        key=jax.random.key(7),
+    )
+    np.testing.assert_allclose(scaled.w_hidden, 3.0 * np.asarray(base.w_hidden), rtol=1e-6)
+    np.testing.assert_allclose(scaled.b_hidden, 0.5 * np.asarray(base.b_hidden), rtol=1e-6)
+    np.testing.assert_allclose(base.slope, 0.25)  # PReLU's default initial slope (He et al.)
+    np.testing.assert_allclose(scaled.slope, 0.7, rtol=1e-6)
+    assert np.all(np.asarray(base.norm_scale) == 1) and np.all(np.asarray(base.norm_shift) == 0)
+    zero = vg.init_mlp(config.replace(bias_scale=0.0), key=jax.random.key(7))
+    assert np.all(np.asarray(zero.b_hidden) == 0) and np.all(np.asarray(zero.b_out) == 0)
+
+
+def test_overflow_shows_as_inf_or_nan_not_an_exception():
+    config = vg.MLPConfig(
+        n_in=4,
+        depth=30,
+        width=16,
+        n_out=2,
+        activation="relu",
+        initializer="normal",
+        weight_scale=1e3,
+        loss="squared_error",
+        clip="global_norm",
+    )
+    params = vg.init_mlp(config, key=jax.random.key(0))
+    x = np.ones((4, 4))
+    result = vg.probe(config, params, x, np.zeros((4, 2))).trim()
+    zs = ref.forward("relu", ref.unpadded(params, 30), x)[0]  # float64: overflows later
+    first_beyond_float32 = next(l for l, z in enumerate(zs) if np.abs(z).max() > 3.4e38)
+    assert int(result.overflow_layer) == first_beyond_float32
+    assert not np.isfinite(result.loss)
+    assert np.all(np.isnan(result.grad_b_norm))  # a NaN cost has no gradient, not a zero one
+    assert np.all(np.isnan(result.clipped_grad_b_norm))  # and clipping does not hide it
+    assert np.isnan(result.grad_global_norm) and np.isnan(result.clipped_global_norm)
+    assert np.isfinite(result.act_std[0])
+    assert not np.any(np.isfinite(result.act_std[first_beyond_float32:]))
+
+
+def test_no_overflow_reports_minus_one():
+    config = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2)
+    x, y = _data(config)
+    result = vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), x, y)
+    assert int(result.overflow_layer) == -1 and np.all(np.isfinite(result.grad_b_norm))

@@ -1,0 +1,164 @@
+"""Every registered activation, initializer and loss, under one parametrized set of checks."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import vgwidgets as vg
+from vgwidgets.engine import _activations, _initializers
+
+# The grid holds z = 0 and its neighbours exactly: ELU's and SELU's slopes peak at z -> 0-.
+GRID = jnp.concatenate([jnp.linspace(-20.0, 20.0, 400_001), jnp.array([-1e-12, 0.0, 1e-12])])
+# Activations whose backward pass is a surrogate: phi' (by differences) + this.
+SURROGATE_OFFSET = {"lifted_sigmoid": lambda p: p}
+
+
+def _parameter_values(act):
+    if act.param is None:
+        return [None]
+    low, high = act.param.low, act.param.high
+    return [low, act.param.default, 0.5 * (low + high), high]
+
+
+@pytest.mark.parametrize("name", sorted(vg.ACTIVATIONS))
+def test_max_derivative_is_the_supremum_of_the_derivative(name):
+    act = vg.ACTIVATIONS[name]
+    for p in _parameter_values(act):
+        fn = act.fn if p is None else act.at(p)
+        bound = act.max_derivative if p is None else float(act.max_derivative_at(p))
+        slope = np.abs(np.asarray(vg.derivative(fn, GRID)))
+        assert slope.max() == pytest.approx(bound, rel=1e-6), p
+        # and autodiff's derivative agrees with central differences, away from kinks
+        h = 1e-3
+        zz = np.linspace(-4, 4, 81) + 0.0125
+        fd = (np.asarray(fn(zz + h)) - np.asarray(fn(zz - h))) / (2 * h)
+        offset = SURROGATE_OFFSET.get(name, lambda p: 0.0)(p)
+        np.testing.assert_allclose(np.asarray(vg.derivative(fn, jnp.asarray(zz))), fd + offset, atol=1e-3)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(vg.ACTIVATIONS))
+def test_activation_parameters_are_well_formed(name):
+    act = vg.ACTIVATIONS[name]
+    z = jnp.linspace(-3.0, 3.0, 13)
+    assert act.formula and act.name == name
+    assert act.max_derivative == pytest.approx(float(act.max_derivative_at(None if act.param is None else act.param.default)))  # fmt: skip
+    if act.param is None:
+        assert act.at(0.3) is act.fn
+        return
+    param = act.param
+    assert param.low <= param.default <= param.high and param.label
+    np.testing.assert_array_equal(act.fn(z), act.at(param.default)(z))
+    # a traced parameter compiles once for every value
+    fn = jax.jit(lambda z, p: act.at(p)(z))
+    for p in (param.low, param.high):
+        fn(z, p)
+    assert fn._cache_size() == 1
+
+
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_initializers_are_deterministic_finite_and_scaled(name):
+    config = vg.MLPConfig(n_in=50, depth=3, width=400, n_out=5, initializer=name)
+    a = vg.init_mlp(config, key=jax.random.key(0))
+    b = vg.init_mlp(config, key=jax.random.key(0))
+    c = vg.init_mlp(config, key=jax.random.key(1))
+    for field, x, y, z in zip(vg.MLPParams._fields, a, b, c):
+        assert np.all(np.isfinite(x))
+        np.testing.assert_array_equal(x, y)
+        if field in ("w_first", "w_hidden", "b_hidden", "w_out", "b_out"):
+            assert not np.array_equal(x, z)
+    assert a.w_first.shape == (50, 400) and a.w_hidden.shape == (2, 400, 400)
+    # the gain multiplies the draw, and every initializer's biases are N(0, bias_scale^2)
+    scaled = vg.init_mlp(config.replace(weight_scale=2.0, bias_scale=0.5), key=jax.random.key(0))
+    np.testing.assert_allclose(scaled.w_hidden, 2.0 * np.asarray(a.w_hidden), rtol=1e-6)
+    assert np.std(scaled.b_hidden) == pytest.approx(0.5, rel=0.1)
+    zero = vg.init_mlp(config.replace(bias_scale=0.0), key=jax.random.key(0))
+    assert np.all(np.asarray(zero.b_hidden) == 0)
+
+
+TRUNCATED = 2 / 0.87962566103423978  # a truncated draw lies within this many standard deviations
+# name: (variance of W as a function of (n_in, n_out), largest |W| in standard deviations)
+VARIANCES = {
+    "normal": (lambda i, o: 1.0, None),
+    "normal_fan_in": (lambda i, o: 1 / i, None),
+    "small_normal": (lambda i, o: 1e-4, None),
+    "glorot_standard": (lambda i, o: 1 / (3 * i), 3**0.5),
+    "lecun_normal": (lambda i, o: 1 / i, TRUNCATED),
+    "glorot_normal": (lambda i, o: 2 / (i + o), TRUNCATED),
+    "glorot_uniform": (lambda i, o: 2 / (i + o), 3**0.5),
+    "he_normal": (lambda i, o: 2 / i, TRUNCATED),
+    "he_uniform": (lambda i, o: 2 / i, 3**0.5),
+    "orthogonal": (lambda i, o: 1 / max(i, o), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANCES))
+def test_initializer_variances_match_their_formulas(name):
+    assert sorted(VARIANCES) == sorted(vg.INITIALIZERS)  # every entry has its formula here
+    variance, bound = VARIANCES[name]
+    p = vg.init_mlp(
+        vg.MLPConfig(n_in=50, depth=3, width=400, n_out=5, initializer=name), key=jax.random.key(3)
+    )
+    for w, n_in, n_out, rel in [(p.w_first, 50, 400, 0.03), (p.w_hidden, 400, 400, 0.02)]:
+        std = variance(n_in, n_out) ** 0.5
+        assert np.std(w) == pytest.approx(std, rel=rel)
+        assert np.mean(w) == pytest.approx(0.0, abs=0.02 * std)
+        if bound is not None:
+            assert np.abs(w).max() <= bound * std * (1 + 1e-6)
+            assert np.abs(w).max() >= 0.95 * bound * std  # the bound is reached, not loose
+    assert np.std(p.b_hidden) == pytest.approx(1.0, rel=0.1)
+
+
+def test_orthogonal_weights_are_orthogonal_in_every_layer():
+    config = vg.MLPConfig(n_in=5, depth=4, width=16, n_out=3, initializer="orthogonal")
+    p = vg.init_mlp(config.replace(weight_scale=2.0), key=jax.random.key(0))
+    for w in np.asarray(p.w_hidden, np.float64):
+        np.testing.assert_allclose(w.T @ w, 4.0 * np.eye(16), atol=1e-5)  # gain^2 I
+    assert not np.allclose(p.w_hidden[0], p.w_hidden[1])  # each layer its own draw
+    w_first, w_out = np.asarray(p.w_first, np.float64), np.asarray(p.w_out, np.float64)
+    np.testing.assert_allclose(w_first @ w_first.T, 4.0 * np.eye(5), atol=1e-5)  # orthonormal rows
+    np.testing.assert_allclose(w_out.T @ w_out, 4.0 * np.eye(3), atol=1e-5)  # and columns
+
+
+def test_a_new_activation_is_one_registry_line(monkeypatch):
+    monkeypatch.setitem(_activations.ACTIVATIONS, "softsign", None)
+    vg.register_activation("softsign", jax.nn.soft_sign, max_derivative=1.0, formula="z/(1+|z|)")
+    r = vg.chain([1.5, -0.5, 2.0], [0.1, 0.0, -0.2], 0.4, activation="softsign")
+    np.testing.assert_allclose(r.product, r.grad_b1, rtol=1e-5)
+    config = vg.MLPConfig(
+        n_in=3, depth=2, width=4, n_out=1, activation="softsign", loss="squared_error"
+    )
+    result = vg.probe(
+        config, vg.init_mlp(config, key=jax.random.key(0)), np.ones((2, 3)), np.ones((2, 1))
+    )
+    assert np.all(np.isfinite(result.grad_b_norm))
+
+
+def test_a_new_parametrized_activation_is_one_registry_line(monkeypatch):
+    monkeypatch.setitem(_activations.ACTIVATIONS, "scaled_tanh", None)
+    vg.register_activation(
+        "scaled_tanh",
+        lambda z, c: jnp.tanh(c * z),
+        max_derivative=lambda c: jnp.abs(c),
+        formula="tanh(c z)",
+        param=vg.ActivationParam("c", 1.0, 0.1, 3.0, "steepness c"),
+    )
+    act = vg.ACTIVATIONS["scaled_tanh"]
+    assert act.max_derivative == 1.0 and float(act.max_derivative_at(2.0)) == 2.0
+    config = vg.MLPConfig(n_in=3, depth=2, width=4, n_out=1, activation="scaled_tanh")
+    params = vg.init_mlp(config, key=jax.random.key(0))
+    x, y = np.ones((2, 3)), np.ones((2, 1))
+    steep = vg.probe(config.replace(activation_param=3.0), params, x, y)
+    assert not np.allclose(vg.probe(config, params, x, y).loss, steep.loss)
+    with pytest.raises(ValueError, match=r"activation_param must be a number in \[0.1, 3\]"):
+        config.replace(activation_param=5.0)
+
+
+def test_a_new_initializer_is_one_registry_line(monkeypatch):
+    monkeypatch.setitem(_initializers.INITIALIZERS, "tiny", None)
+    init = jax.nn.initializers.normal(0.01)
+    vg.register_initializer("tiny", weight=init, bias=init, description="N(0, 0.01^2)")
+    p = vg.init_mlp(
+        vg.MLPConfig(n_in=30, depth=2, width=300, initializer="tiny"), key=jax.random.key(0)
+    )
+    assert np.std(p.w_hidden) == pytest.approx(0.01, rel=0.05)

@@ -1,0 +1,72 @@
+"""The naive pattern that the widgets are compared with: a new pyplot figure on every change.
+
+What a user writes without the explorers: in the slider's callback, compute, ``plt.subplots``,
+plot the same data as the explorer shows, ``savefig`` to PNG bytes, ``plt.close``. Each function
+here takes the explorer's control values (``{control name: value}``) and returns the PNG.
+
+``NAIVE`` maps an explorer's class name to its naive function. A widget without an entry is
+still benchmarked; only its comparison with rebuilding is reported as not measured.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+
+def chain_explorer_naive(state: dict) -> bytes:
+    """``ChainExplorer``'s figure, rebuilt with pyplot from scratch for one set of controls."""
+    import jax.numpy as jnp
+    import matplotlib.pyplot as plt
+
+    from ..engine import centred_biases, chain, derivative, get_activation
+
+    n, activation, x = state["n_layers"], state["activation"], state["x"]
+    weights = np.full(n, float(state["weight"]))
+    if state["centre"]:
+        biases = centred_biases(weights, x, activation=activation)
+    else:
+        biases = np.full(n, float(state["bias"]))
+    result = chain(weights, biases, x, activation=activation)
+    phi = get_activation(activation)
+
+    finite = result.z[np.isfinite(result.z)]
+    half = max(6.0, 1.1 * float(np.abs(finite).max()) if finite.size else 0.0)
+    z = jnp.linspace(-half, half, 401)
+    layers = np.arange(1, n + 1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bars = np.abs(np.concatenate([[result.first_derivative], result.factors]))
+        running = np.abs(result.product_b)
+    bars = np.where(np.isfinite(bars) & (bars > 0), bars, np.nan)
+    running = np.where(np.isfinite(running) & (running > 0), running, np.nan)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.4), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.79, bottom=0.22, top=0.84, wspace=0.38)
+    twin = left.twinx()
+    twin.plot(z, phi.fn(z), "--", color="0.55", label="phi(z)")
+    left.plot(z, derivative(phi.fn, z), lw=2, label="phi'(z)")
+    left.plot(result.z[:1], result.derivatives[:1], "D", ms=7, label="layer 1")
+    left.plot(result.z[1:], result.derivatives[1:], "o", ms=7, label="layers j >= 2")
+    left.axhline(phi.max_derivative, color="k", ls=":")
+    left.set_xlabel("z")
+    left.set_title(f"{activation}: phi(z) = {phi.formula}, and its slope", fontsize=11)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=8, ncol=2)
+    right.bar(layers, bars - 1.0, bottom=1.0, width=0.8, label="factors")
+    right.plot(layers, running, "k.-", label="|dC/db_j|")
+    right.axhline(1.0, color="k", ls="--")
+    right.set_yscale("log")
+    right.set_xlabel("layer j")
+    right.set_title("factors per layer (log scale)", fontsize=11)
+    right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    fig.suptitle(
+        f"Nielsen's chain, eq. 122: L = {n}, w = {state['weight']:g}, x = {x:g}; "
+        f"dC/db_1 = {float(result.product):.3g}"
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+NAIVE = {"ChainExplorer": chain_explorer_naive}

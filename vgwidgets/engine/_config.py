@@ -1,0 +1,188 @@
+"""``MLPConfig``: the frozen description of a deep fully connected network."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+from ._activations import ACTIVATIONS
+from ._clipping import CLIP_MODES
+from ._initializers import INITIALIZERS
+from ._losses import LOSSES
+from ._normalization import NORMS
+from ._validate import check_choice, check_float, check_int, check_positive
+
+MAX_DEPTH = 2000
+MAX_WIDTH = 8192
+MAX_FEATURES = 100_000
+DTYPES = ("float32", "float64")
+
+
+class Structure(NamedTuple):
+    """The part of a config that fixes array shapes and code: a change here compiles anew."""
+
+    n_in: int
+    width: int
+    n_out: int
+    max_depth: int
+    activation: str
+    initializer: str
+    loss: str
+    dtype: str
+    norm: str
+
+
+class Traced(NamedTuple):
+    """The part of a config that is passed as traced values: moving it compiles nothing new.
+
+    ``activation_param`` is resolved (the activation's default for ``None``, 0 for an
+    activation without a parameter) and ``clip`` is an index into ``CLIP_MODES``.
+    """
+
+    depth: int
+    weight_scale: float
+    bias_scale: float
+    activation_param: float
+    residual_every: int
+    clip: int
+    clip_threshold: float
+
+
+@dataclasses.dataclass(frozen=True)
+class MLPConfig:
+    """A deep MLP: ``n_in -> depth x [width, activation] -> n_out`` (linear output, then the loss).
+
+    Hidden layer ``l`` computes ``z_l = a_{l-1} W_l + b_l``, normalizes it to ``u_l`` (``norm``;
+    ``u_l = z_l`` for "none") and sets ``a_l = phi(u_l)``, plus ``a_{l-k}`` when a skip
+    connection ends there: with ``k = residual_every > 0``, every layer ``l`` that is a multiple
+    of ``k`` and ``l > k`` has ``a_l = phi(u_l) + a_{l-k}`` (the first block, layers ``1..k``,
+    has none, since ``a_0 = x`` has ``n_in`` features, not ``width``; He et al. 2016).
+
+    Hidden layers ``2..max_depth`` are stacked and run with ``jax.lax.scan``; layers past
+    ``depth`` are skipped by a mask. So ``depth`` (up to ``max_depth``), the scales,
+    ``activation_param``, ``residual_every``, ``clip`` and ``clip_threshold`` are traced values
+    (``traced``): moving them compiles nothing new. Everything else is in ``structure`` and is
+    part of the compilation key.
+
+    Attributes:
+      n_in, width, n_out: layer sizes.
+      depth: number of hidden layers, ``1 <= depth <= max_depth``.
+      activation: a key of ``ACTIVATIONS``.
+      initializer: a key of ``INITIALIZERS``.
+      weight_scale, bias_scale: factors multiplying the initializer's draws (finite, >= 0).
+      loss: a key of ``LOSSES``.
+      max_depth: the largest depth this config's compiled code serves; defaults to ``depth``.
+      dtype: "float32" or "float64".
+      activation_param: the activation's parameter (``Activation.param``: leaky ReLU's slope,
+        PReLU's *initial* slope, ELU's alpha, the lifted sigmoid's eps) in its valid range, or
+        ``None`` for its default; must be ``None`` for an activation without one.
+      norm: "none", "batch" (Ioffe & Szegedy 2015) or "layer" (Ba et al. 2016), on ``z_l``.
+      residual_every: ``k``, a skip connection every ``k`` layers; 0 for none.
+      clip: how ``probe`` clips the gradient for its ``clipped_*`` entries: "none", "value"
+        (``optax.clip``) or "global_norm" (``optax.clip_by_global_norm``; Pascanu et al. 2013).
+      clip_threshold: the clipping threshold, > 0.
+
+    Example:
+      >>> cfg = MLPConfig(n_in=64, depth=3, width=30, n_out=10, max_depth=8)
+      >>> cfg.replace(depth=5).structure == cfg.structure
+      True
+    """
+
+    n_in: int = 64
+    depth: int = 3
+    width: int = 30
+    n_out: int = 10
+    activation: str = "sigmoid"
+    initializer: str = "normal_fan_in"
+    weight_scale: float = 1.0
+    bias_scale: float = 1.0
+    loss: str = "cross_entropy"
+    max_depth: int | None = None
+    dtype: str = "float32"
+    activation_param: float | None = None
+    norm: str = "none"
+    residual_every: int = 0
+    clip: str = "none"
+    clip_threshold: float = 1.0
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "n_in", check_int("n_in", self.n_in, 1, MAX_FEATURES))
+        set_(self, "width", check_int("width", self.width, 1, MAX_WIDTH))
+        set_(self, "n_out", check_int("n_out", self.n_out, 1, MAX_FEATURES))
+        if self.max_depth is None:
+            set_(self, "depth", check_int("depth", self.depth, 1, MAX_DEPTH))
+            set_(self, "max_depth", self.depth)
+        else:
+            set_(self, "max_depth", check_int("max_depth", self.max_depth, 1, MAX_DEPTH))
+            try:
+                set_(self, "depth", check_int("depth", self.depth, 1, self.max_depth))
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} (max_depth is {self.max_depth}: raise it to go deeper)"
+                ) from None
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("initializer", self.initializer, INITIALIZERS)
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("dtype", self.dtype, DTYPES)
+        set_(self, "weight_scale", check_float("weight_scale", self.weight_scale, 0.0))
+        set_(self, "bias_scale", check_float("bias_scale", self.bias_scale, 0.0))
+        set_(self, "activation_param", _check_activation_param(self))
+        check_choice("norm", self.norm, NORMS)
+        set_(self, "residual_every", check_int("residual_every", self.residual_every, 0, MAX_DEPTH))
+        check_choice("clip", self.clip, CLIP_MODES)
+        set_(self, "clip_threshold", check_positive("clip_threshold", self.clip_threshold))
+
+    @property
+    def structure(self) -> Structure:
+        """The static (compilation-key) part of the config."""
+        return Structure(
+            self.n_in,
+            self.width,
+            self.n_out,
+            self.max_depth,
+            self.activation,
+            self.initializer,
+            self.loss,
+            self.dtype,
+            self.norm,
+        )
+
+    @property
+    def traced(self) -> Traced:
+        """The traced (compile-free) part of the config, ``activation_param`` resolved."""
+        param = ACTIVATIONS[self.activation].param
+        if self.activation_param is not None:
+            value = self.activation_param
+        else:
+            value = 0.0 if param is None else param.default
+        return Traced(
+            self.depth,
+            self.weight_scale,
+            self.bias_scale,
+            value,
+            self.residual_every,
+            CLIP_MODES.index(self.clip),
+            self.clip_threshold,
+        )
+
+    def replace(self, **changes) -> MLPConfig:
+        """A copy with ``changes`` applied and validated."""
+        return dataclasses.replace(self, **changes)
+
+
+def _check_activation_param(config: MLPConfig) -> float | None:
+    value = config.activation_param
+    if value is None:
+        return None
+    param = ACTIVATIONS[config.activation].param
+    if param is None:
+        raise ValueError(
+            f"activation_param must be None for activation {config.activation!r}, which has no "
+            f"parameter; got {value!r}. Activations with one: "
+            f"{', '.join(repr(n) for n, a in ACTIVATIONS.items() if a.param is not None)}."
+        )
+    try:
+        return check_float("activation_param", value, param.low, param.high)
+    except ValueError as error:
+        raise ValueError(f"{error} ({param.label} of {config.activation})") from None

@@ -1,0 +1,214 @@
+"""The deep-MLP gradient probe: per-layer gradient norms and activation statistics, jit-compiled.
+
+For hidden layer ``l`` (``z_l = a_{l-1} W_l + b_l``, ``u_l`` its normalization, ``a_l = phi(u_l)``
+plus any skip: see ``MLPConfig``), the probe returns Nielsen's "speed of learning"
+``||dC/db_l||`` (the norm of the gradient of the batch-mean cost), ``||dC/dW_l||_F``, the same
+after gradient clipping, the gradients of the other per-layer parameters, and statistics of
+``z_l``, ``u_l`` and ``a_l`` over the batch and the layer's units (Nielsen, *Neural Networks and
+Deep Learning*, ch. 5).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._activations import derivative, get_activation
+from ._clipping import _clip, global_norm
+from ._compat import x64_context
+from ._config import MLPConfig, Structure
+from ._losses import get_loss
+from ._network import Knobs, layer_params, prepare, run_network, to_arrays
+from ._normalization import NormState
+from ._params import MLPParams, _init, init_mlp  # noqa: F401  (the engine's old home of these)
+from ._validate import check_array, check_float
+
+
+class LayerProbe(NamedTuple):
+    """What ``probe`` measures; every per-layer array has shape ``(max_depth,)``.
+
+    Entries past ``depth`` are 0 and ``active`` is False there; ``trim()`` cuts them off.
+    Overflow is not hidden: an inf or NaN in a layer shows as inf or NaN in its entries.
+
+    Attributes:
+      loss: the batch-mean cost, ``()``.
+      grad_b_norm: ``||dC/db_l||``, Nielsen's speed of learning of layer ``l`` (0 up to
+        rounding under batch normalization, which cancels ``b_l``: see ``grad_shift_norm``).
+      grad_w_norm: ``||dC/dW_l||_F``.
+      act_mean, act_std: mean and standard deviation of ``a_l`` over batch and units.
+      preact_std: standard deviation of ``z_l`` (before normalization) over batch and units.
+      saturated_frac: fraction of (example, unit) pairs with
+        ``|phi'(u)| <= saturation * sup |phi'|`` (at the layer's activation parameter).
+      dead_frac: fraction of units whose ``phi(u_l)`` is 0 for every example of the batch.
+      active: ``l < depth``.
+      overflow_layer: index (0-based) of the first layer whose ``z``, ``u`` or ``a`` holds an
+        inf or NaN, or -1. Gradient norms of a layer whose gradient passes through a NaN are
+        NaN, not the 0 that autodiff's rules can produce there.
+      grad_slope: ``|dC/da_l|`` for PReLU's learned slope ``a_l`` (0 for other activations).
+      grad_scale_norm, grad_shift_norm: ``||dC/dgamma_l||``, ``||dC/dbeta_l||`` of the
+        normalization (0 with ``norm="none"``).
+      grad_global_norm: ``||g||`` over every parameter's gradient, ``()``.
+      clipped_grad_b_norm, clipped_grad_w_norm, clipped_global_norm: the same after the
+        config's gradient clipping (equal to the unclipped ones for ``clip="none"``).
+      norm_state: the running statistics after this pass (see ``apply_mlp``), a
+        ``NormState`` of ``(max_depth, width)`` arrays.
+    """
+
+    loss: jax.Array
+    grad_b_norm: jax.Array
+    grad_w_norm: jax.Array
+    act_mean: jax.Array
+    act_std: jax.Array
+    preact_std: jax.Array
+    saturated_frac: jax.Array
+    dead_frac: jax.Array
+    active: jax.Array
+    overflow_layer: jax.Array
+    grad_slope: jax.Array
+    grad_scale_norm: jax.Array
+    grad_shift_norm: jax.Array
+    grad_global_norm: jax.Array
+    clipped_grad_b_norm: jax.Array
+    clipped_grad_w_norm: jax.Array
+    clipped_global_norm: jax.Array
+    norm_state: NormState
+
+    def trim(self) -> LayerProbe:
+        """The same result as NumPy arrays, per-layer entries cut to the active layers."""
+        depth = int(np.sum(np.asarray(self.active)))
+
+        def cut(value):
+            if isinstance(value, NormState):
+                return NormState(*(np.asarray(v)[:depth] for v in value))
+            return np.asarray(value) if np.ndim(value) == 0 else np.asarray(value)[:depth]
+
+        return LayerProbe(*(cut(v) for v in self))
+
+
+def _per_layer_norms(grads: MLPParams):
+    """``(||dC/db_l||, ||dC/dW_l||_F)``, each ``(max_depth,)``."""
+    w_norm = jnp.concatenate(
+        [
+            jnp.linalg.norm(grads.w_first)[None],
+            jnp.sqrt(jnp.sum(grads.w_hidden**2, axis=(1, 2))),
+        ]
+    )
+    return jnp.linalg.norm(grads.b_hidden, axis=-1), w_norm
+
+
+@functools.partial(jax.jit, static_argnames="structure")
+def _probe(
+    structure: Structure, params: MLPParams, x, y, knobs: Knobs, state, saturation
+) -> LayerProbe:
+    act = get_activation(structure.activation)
+
+    def mean_loss(params):
+        output = run_network(structure, params, x, knobs, state, knobs.train, knobs.momentum)
+        return jnp.mean(get_loss(structure.loss).fn(output.out, y)), output
+
+    (loss, output), grads = jax.value_and_grad(mean_loss, has_aux=True)(params)
+    zs, us, activations, active = output.z, output.u, output.a, output.active
+    p = layer_params(structure, params, knobs.activation_param)[:, None, None]
+    slope = derivative(act.at(p), us)
+    bound = act.max_derivative_at(p)
+    clipped = _clip(grads, knobs.clip, knobs.clip_threshold)
+    per_layer = (
+        *_per_layer_norms(grads),
+        jnp.abs(grads.slope),
+        jnp.linalg.norm(grads.norm_scale, axis=-1),
+        jnp.linalg.norm(grads.norm_shift, axis=-1),
+        *_per_layer_norms(clipped),
+    )
+    stats = (
+        jnp.mean(activations, axis=(1, 2)),
+        jnp.std(activations, axis=(1, 2)),
+        jnp.std(zs, axis=(1, 2)),
+        jnp.mean(jnp.abs(slope) <= saturation * bound, axis=(1, 2)),
+        jnp.mean(jnp.all(act.at(p)(us) == 0, axis=1), axis=-1),
+    )
+    # Overflow is shown as what it is. A layer whose forward pass holds a NaN (inf - inf)
+    # poisons the gradient of every layer below it, and a non-finite cost poisons all of them,
+    # even where autodiff's rules (relu'(NaN) = 0, say) would print a tidy but false number.
+    stacks = (zs, activations) if us is zs else (zs, us, activations)
+    finite = functools.reduce(
+        jnp.logical_and, [jnp.all(jnp.isfinite(s), axis=(1, 2)) for s in stacks]
+    )
+    no_nan = functools.reduce(
+        jnp.logical_and, [jnp.all(~jnp.isnan(s), axis=(1, 2)) for s in stacks]
+    )
+    has_nan = active & ~no_nan
+    poisoned = (jnp.cumsum(has_nan[::-1])[::-1] > 0) | ~jnp.isfinite(loss)
+    per_layer = [jnp.where(poisoned, jnp.nan, g) for g in per_layer]
+    masked = [jnp.where(active, s, jnp.zeros_like(s)) for s in (*per_layer, *stats)]
+    bad = active & ~finite
+    overflow_layer = jnp.where(jnp.any(bad), jnp.argmax(bad), -1)
+    any_poisoned = jnp.any(poisoned & active)
+    global_norms = [jnp.where(any_poisoned, jnp.nan, global_norm(g)) for g in (grads, clipped)]
+    b, w, slope_g, scale_g, shift_g, clipped_b, clipped_w, *stats = masked
+    return LayerProbe(
+        loss, b, w, *stats, active, overflow_layer, slope_g, scale_g, shift_g,
+        global_norms[0], clipped_b, clipped_w, global_norms[1], output.norm_state,
+    )  # fmt: skip
+
+
+def probe(
+    config: MLPConfig,
+    params: MLPParams,
+    x,
+    y,
+    *,
+    saturation: float = 0.05,
+    train: bool = True,
+    state: NormState | None = None,
+    momentum: float = 0.1,
+) -> LayerProbe:
+    """Per-layer gradient norms and activation statistics of ``config``'s network on ``(x, y)``.
+
+    One jit-compiled forward and backward pass. ``config.depth``, the scales,
+    ``activation_param``, ``residual_every``, ``clip``, ``clip_threshold``, ``saturation``,
+    ``train`` and ``momentum`` are traced: changing them (``depth <= max_depth``) compiles
+    nothing new; a new ``structure`` or batch shape does. Pure: batch normalization's running
+    statistics go in as ``state`` and come out as ``norm_state``.
+
+    Args:
+      config: the network (its ``depth`` selects how many of the padded layers run).
+      params: from ``init_mlp`` with the same ``structure``.
+      x: inputs, ``(batch, n_in)``, finite.
+      y: targets, ``(batch, n_out)``, finite.
+      saturation: a unit counts as saturated where ``|phi'(u)| <= saturation * sup |phi'|``.
+      train: batch normalization in training mode (batch statistics, running ones updated)
+        or evaluation mode (the running statistics in ``state``); see ``apply_mlp``.
+      state: a ``NormState``, or ``None`` for ``init_norm_state(config)``.
+      momentum: the running statistics' update weight, in ``[0, 1]``.
+
+    Returns:
+      A ``LayerProbe``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> cfg = MLPConfig(n_in=4, depth=3, width=8, n_out=2, clip="global_norm")
+      >>> params = init_mlp(cfg, key=jax.random.key(0))
+      >>> r = probe(cfg, params, jnp.ones((5, 4)), jnp.zeros((5, 2)))
+      >>> r.grad_b_norm.shape, bool(r.clipped_global_norm <= 1.0 + 1e-6)
+      ((3,), True)
+
+    References:
+      Nielsen, *Neural Networks and Deep Learning*, ch. 5 (2015). Pascanu, Mikolov, Bengio,
+      ICML 2013 (clipping). Ioffe & Szegedy, ICML 2015 (batch normalization).
+    """
+    structure, x, traced, train, momentum = prepare(
+        config, params, x, train=train, state=state, momentum=momentum
+    )
+    y = check_array("y", y, ndim=2)
+    if y.shape != (x.shape[0], structure.n_out):
+        raise ValueError(
+            f"y must have shape (batch={x.shape[0]}, n_out={structure.n_out}); got {y.shape}."
+        )
+    saturation = check_float("saturation", saturation, 0.0, 1.0)
+    with x64_context(config.dtype):
+        params, x, knobs, state = to_arrays(config, params, x, traced, train, momentum, state)
+        return _probe(structure, params, x, jnp.asarray(y, x.dtype), knobs, state, saturation)

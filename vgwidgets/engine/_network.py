@@ -1,0 +1,231 @@
+"""The forward pass of an ``MLPConfig`` network: one ``lax.scan`` over the hidden layers.
+
+Hidden layer ``l = 1..depth`` computes (``MLPConfig`` has the whole definition)
+
+    z_l = a_{l-1} W_l + b_l,   u_l = N_l(z_l),   a_l = phi(u_l; p_l) [+ a_{l-k}],
+
+with ``a_0 = x``, ``N_l`` the configured normalization (identity for "none"), ``p_l`` the
+activation's parameter (PReLU: the layer's learned slope), and the skip ``a_{l-k}`` added at
+every ``k``-th layer ``l > k`` for ``k = residual_every > 0``; the output is
+``a_depth W_out + b_out``. Layers past ``depth`` leave ``a`` (and the running statistics)
+unchanged: ``depth``, ``k``, ``p``, ``train`` and ``momentum`` are traced, so moving them
+compiles nothing new.
+
+References:
+  He, Zhang, Ren, Sun, "Deep residual learning for image recognition", CVPR 2016.
+  Ioffe & Szegedy, ICML 2015; Ba, Kiros & Hinton 2016 (normalization).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._activations import get_activation
+from ._compat import x64_context
+from ._config import MLPConfig, Structure
+from ._normalization import NormState, normalize
+from ._params import MLPParams, check_config, check_params, check_state, dtype_of, init_norm_state
+from ._validate import check_array, check_bool, check_float
+
+
+class MLPOutput(NamedTuple):
+    """What ``apply_mlp`` returns; per-layer stacks have a leading ``max_depth`` axis.
+
+    Attributes:
+      out: the network's linear output (logits), ``(batch, n_out)``.
+      z: pre-activations ``z_l = a_{l-1} W_l + b_l``, ``(max_depth, batch, width)``.
+      u: the activation's input, ``N_l(z_l)`` (``z_l`` with ``norm="none"``), like ``z``.
+      a: activations ``a_l``, skips included, like ``z``.
+      active: ``(max_depth,)``, ``l < depth``; entries past it are computed but unused.
+      norm_state: the running statistics after this pass (updated in training mode with
+        ``norm="batch"``, else the ones given).
+    """
+
+    out: jax.Array
+    z: jax.Array
+    u: jax.Array
+    a: jax.Array
+    active: jax.Array
+    norm_state: NormState
+
+    def trim(self) -> MLPOutput:
+        """NumPy arrays, per-layer entries cut to the active layers."""
+        depth = int(np.sum(np.asarray(self.active)))
+        state = NormState(*(np.asarray(v)[:depth] for v in self.norm_state))
+        z, u, a, active = (np.asarray(v)[:depth] for v in (self.z, self.u, self.a, self.active))
+        return MLPOutput(np.asarray(self.out), z, u, a, active, state)
+
+
+def layer_params(structure: Structure, params: MLPParams, act_param):
+    """The activation parameter of every hidden layer: ``(max_depth,)``."""
+    act = get_activation(structure.activation)
+    if act.param is not None and act.param.trainable:
+        return params.slope
+    return jnp.broadcast_to(jnp.asarray(act_param, params.slope.dtype), params.slope.shape)
+
+
+def run_network(structure: Structure, params: MLPParams, x, traced, state, train, momentum):
+    """The traceable forward pass (``traced`` holds arrays for ``depth``,
+    ``activation_param`` and ``residual_every``); returns an ``MLPOutput``.
+
+    The scan carries only what ``structure.norm`` uses: no running statistics without batch
+    normalization, no normalized stack without a normalization (a smaller program compiles
+    faster)."""
+    act, norm = get_activation(structure.activation), structure.norm
+    depth, k = traced.depth, traced.residual_every
+    k_safe = jnp.maximum(k, 1)
+    per_layer = {
+        "b": params.b_hidden,
+        "p": layer_params(structure, params, traced.activation_param),
+    }
+    if norm != "none":
+        per_layer.update(scale=params.norm_scale, shift=params.norm_shift)
+    if norm == "batch":
+        per_layer.update(mean=state.mean, var=state.var)
+
+    def hidden(a_prev, w, v):
+        """One layer from the per-layer values ``v``: ``{"z", "a"[, "u"][, "mean", "var"]}``."""
+        z = a_prev @ w + v["b"]
+        scale, shift, mean, var = (v.get(name) for name in ("scale", "shift", "mean", "var"))
+        u, mean, var = normalize(norm, z, scale, shift, mean, var, train=train, momentum=momentum)
+        out = {"z": z, "a": act.at(v["p"])(u)}
+        if norm != "none":
+            out["u"] = u
+        if norm == "batch":
+            out.update(mean=mean, var=var)
+        return out
+
+    first = hidden(x, params.w_first, {name: value[0] for name, value in per_layer.items()})
+
+    def layer(carry, inputs):
+        a, skip = carry
+        w, v, l = inputs  # l = 2..max_depth
+        out = hidden(a, w, v)
+        block_end = (k > 0) & (l % k_safe == 0)
+        out["a"] = jnp.where(block_end & (l > k), out["a"] + skip, out["a"])
+        live = l <= depth
+        skip = jnp.where(live & block_end, out["a"], skip)
+        if norm == "batch":  # a layer past depth keeps its running statistics
+            out.update(mean=jnp.where(live, out["mean"], v["mean"]))
+            out.update(var=jnp.where(live, out["var"], v["var"]))
+        return (jnp.where(live, out["a"], a), skip), out
+
+    # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
+    rest = {name: value[1:] for name, value in per_layer.items()}
+    layers = jnp.arange(2, structure.max_depth + 1)
+    (a_last, _), outs = jax.lax.scan(
+        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers)
+    )
+    stacks = {name: jnp.concatenate([first[name][None], outs[name]]) for name in outs}
+    return MLPOutput(
+        a_last @ params.w_out + params.b_out,
+        stacks["z"],
+        stacks.get("u", stacks["z"]),
+        stacks["a"],
+        jnp.arange(structure.max_depth) < depth,
+        NormState(stacks["mean"], stacks["var"]) if norm == "batch" else state,
+    )
+
+
+class Knobs(NamedTuple):
+    """Traced arguments of the compiled functions (arrays)."""
+
+    depth: jax.Array
+    activation_param: jax.Array
+    residual_every: jax.Array
+    clip: jax.Array
+    clip_threshold: jax.Array
+    train: jax.Array
+    momentum: jax.Array
+
+
+@functools.partial(jax.jit, static_argnames="structure")
+def _apply(structure: Structure, params: MLPParams, x, knobs: Knobs, state) -> MLPOutput:
+    return run_network(structure, params, x, knobs, state, knobs.train, knobs.momentum)
+
+
+def prepare(config: MLPConfig, params, x, *, train, state, momentum):
+    """Validate the shared arguments of ``apply_mlp`` and ``probe``, before any tracing.
+
+    Returns ``(structure, x as an array, knobs, state)``; call inside ``x64_context``.
+    """
+    check_config(config)
+    structure = config.structure
+    x = check_array("x", x, ndim=2)
+    if x.shape[1] != structure.n_in:
+        raise ValueError(f"x must have shape (batch, n_in={structure.n_in}); got {x.shape}.")
+    check_params(structure, params)
+    train = check_bool("train", train)
+    momentum = check_float("momentum", momentum, 0.0, 1.0)
+    if structure.norm == "batch" and train and x.shape[0] < 2:
+        raise ValueError(
+            f"x must hold at least 2 examples for batch normalization in training mode (batch "
+            f"statistics of one example are 0/0); got {x.shape[0]}. Use train=False, or "
+            f"norm='layer'."
+        )
+    if state is not None:
+        check_state(structure, state)
+    return structure, x, config.traced, train, momentum
+
+
+def to_arrays(config: MLPConfig, params, x, traced, train, momentum, state):
+    """``(params, x, knobs, state)`` as arrays of the config's dtype; inside ``x64_context``."""
+    dtype = dtype_of(config.structure)
+    params = MLPParams(*(jnp.asarray(v, dtype) for v in params))
+    state = init_norm_state(config) if state is None else state
+    knobs = Knobs(
+        jnp.asarray(traced.depth, jnp.int32),
+        jnp.asarray(traced.activation_param, dtype),
+        jnp.asarray(traced.residual_every, jnp.int32),
+        jnp.asarray(traced.clip, jnp.int32),
+        jnp.asarray(traced.clip_threshold, dtype),
+        jnp.asarray(train),
+        jnp.asarray(momentum, dtype),
+    )
+    state = NormState(*(jnp.asarray(v, dtype) for v in state))
+    return params, jnp.asarray(x, dtype), knobs, state
+
+
+def apply_mlp(
+    config: MLPConfig, params: MLPParams, x, *, train: bool = True, state=None, momentum=0.1
+) -> MLPOutput:
+    """The network's forward pass: output, and every hidden layer's ``z``, ``u`` and ``a``.
+
+    One jit-compiled call; ``depth``, ``activation_param``, ``residual_every``, ``train`` and
+    ``momentum`` are traced, so moving them compiles nothing new.
+
+    Args:
+      config: the network.
+      params: from ``init_mlp`` with the same ``structure``.
+      x: inputs, ``(batch, n_in)``, finite.
+      train: with ``norm="batch"``, normalize with the batch's statistics and update the
+        running ones (True), or with the running ones in ``state`` (False, evaluation mode).
+        Ignored otherwise.
+      state: a ``NormState`` of running statistics, or ``None`` for ``init_norm_state``'s.
+      momentum: the running statistics' update weight, in ``[0, 1]`` (see ``NormState``).
+
+    Returns:
+      An ``MLPOutput``; its ``norm_state`` is the state to pass to the next call.
+
+    Example:
+      >>> import jax, numpy as np
+      >>> cfg = MLPConfig(n_in=4, depth=3, width=8, n_out=2, norm="batch")
+      >>> params = init_mlp(cfg, key=jax.random.key(0))
+      >>> r = apply_mlp(cfg, params, np.ones((5, 4)))
+      >>> r.u.shape, r.norm_state.mean.shape
+      ((3, 5, 8), (3, 8))
+
+    References:
+      Ioffe & Szegedy, ICML 2015; Ba et al. 2016; He et al., CVPR 2016.
+    """
+    structure, x, traced, train, momentum = prepare(
+        config, params, x, train=train, state=state, momentum=momentum
+    )
+    with x64_context(config.dtype):
+        params, x, knobs, state = to_arrays(config, params, x, traced, train, momentum, state)
+        return _apply(structure, params, x, knobs, state)

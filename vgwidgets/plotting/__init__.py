@@ -1,0 +1,26 @@
+"""The drawing layer: matplotlib figures from the engine's plain results (no ipywidgets).
+
+Each figure is built once and redrawn in place, so a widget updates artists instead of building
+a new figure on every change; the figures are ``matplotlib.figure.Figure`` objects with an Agg
+canvas, never registered with pyplot.
+"""
+
+from ._chain_plot import (
+    MAX_LAYERS,
+    ChainArtists,
+    ChainPlotData,
+    bound_label,
+    chain_figure,
+    plot_chain,
+    update_chain_figure,
+)
+
+__all__ = [
+    "MAX_LAYERS",
+    "ChainArtists",
+    "ChainPlotData",
+    "bound_label",
+    "chain_figure",
+    "plot_chain",
+    "update_chain_figure",
+]
