@@ -14,6 +14,8 @@ RUNS = {
     "speeds_json": ("reproduce", "nielsen-speeds", "--seeds", "2", "--json"),
     "chain": ("reproduce", "nielsen-chain"),
     "chain_json": ("reproduce", "nielsen-chain", "--json"),
+    "glorot": ("reproduce", "glorot-init", "--seeds", "1"),
+    "glorot_json": ("reproduce", "glorot-init", "--seeds", "1", "--json"),
     "help": ("reproduce", "--help"),
     "bad_seeds": ("reproduce", "nielsen-speeds", "--seeds", "0"),
 }
@@ -42,7 +44,12 @@ def _ok(run) -> str:
 
 
 @pytest.mark.parametrize(
-    ("run", "name"), [("chain_json", "nielsen-chain"), ("speeds_json", "nielsen-speeds")]
+    ("run", "name"),
+    [
+        ("chain_json", "nielsen-chain"),
+        ("speeds_json", "nielsen-speeds"),
+        ("glorot_json", "glorot-init"),
+    ],
 )
 def test_json_keys_are_the_documented_ones(runs, run, name):
     result = json.loads(_ok(runs[run]))
@@ -83,6 +90,12 @@ def test_speeds_table_shows_nielsens_figures(runs):
     assert "MNIST (784 inputs)" in text and "8x8" in text
     assert "Nielsen, Neural Networks and Deep Learning, ch. 5" in text
     assert "over 2 seed(s)" in text
+
+
+def test_glorot_table(runs):
+    text = _ok(runs["glorot"])
+    for needle in ("Glorot & Bengio", "Fig. 7", "eq. 13", "first / last", "1 network(s)"):
+        assert needle in text
 
 
 def test_help_lists_every_json_key(runs):
