@@ -37,7 +37,11 @@ from .engine import (
     register_loss,
 )
 
-_LAZY = {"ChainExplorer": "vgwidgets.widgets"}
+_LAZY = {
+    "ChainExplorer": "vgwidgets.widgets",
+    "FixComparison": "vgwidgets.widgets",
+    "FixSpec": "vgwidgets.widgets",
+}
 
 __all__ = [
     "ACTIVATIONS",
@@ -49,6 +53,8 @@ __all__ = [
     "ActivationParam",
     "ChainExplorer",
     "ChainResult",
+    "FixComparison",
+    "FixSpec",
     "Initializer",
     "LayerProbe",
     "Loss",

@@ -69,4 +69,46 @@ def chain_explorer_naive(state: dict) -> bytes:
     return buffer.getvalue()
 
 
-NAIVE = {"ChainExplorer": chain_explorer_naive}
+def fix_comparison_naive(state: dict) -> bytes:
+    """``FixComparison``'s figure, rebuilt with pyplot for one set of its shared controls.
+
+    The configurations are the explorer's defaults (``DEFAULT_SPECS``); every call draws the
+    parameters and probes each network, then builds a new figure, as a callback would.
+    """
+    import jax
+    import matplotlib.pyplot as plt
+
+    from ..engine import MLPConfig, init_mlp, probe
+    from ..experiments import load_digits
+    from ..widgets._fix_comparison import DEFAULT_SPECS, MAX_DEPTH
+
+    digits = load_digits()
+    x, y = digits.x[:64], digits.y[:64]
+    field = "grad_w_norm" if state.get("quantity", "w") == "w" else "grad_b_norm"
+    fig, ax = plt.subplots(figsize=(10.0, 4.2), dpi=80)
+    fig.subplots_adjust(left=0.08, right=0.66, bottom=0.13, top=0.9)
+    for i, spec in enumerate(DEFAULT_SPECS):
+        config = MLPConfig(
+            n_in=64, depth=state["depth"], width=32, n_out=10, activation=spec.activation,
+            initializer=spec.initializer, weight_scale=state["weight_scale"],
+            bias_scale=state["bias_scale"], max_depth=MAX_DEPTH, norm=spec.norm,
+            residual_every=spec.residual_every, clip=spec.clip,
+            clip_threshold=spec.clip_threshold,
+        )  # fmt: skip
+        result = probe(config, init_mlp(config, key=jax.random.key(0)), x, y).trim()
+        values = np.asarray(getattr(result, field), np.float64)
+        values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+        ax.plot(np.arange(1, len(values) + 1), values, ".-", lw=2, label=f"{i + 1}: {spec.label()}")
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layer l (1 = nearest the input)")
+    ax.set_ylabel("||dC/dW_l|| (log scale)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    fig.suptitle(f"Per-layer gradient norms at initialization: depth {state['depth']}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+NAIVE = {"ChainExplorer": chain_explorer_naive, "FixComparison": fix_comparison_naive}

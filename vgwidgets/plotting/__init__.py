@@ -14,13 +14,19 @@ from ._chain_plot import (
     plot_chain,
     update_chain_figure,
 )
+from ._fix_plot import FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
 
 __all__ = [
     "MAX_LAYERS",
     "ChainArtists",
     "ChainPlotData",
+    "FixArtists",
+    "FixCurve",
+    "FixPlotData",
     "bound_label",
     "chain_figure",
+    "fix_figure",
     "plot_chain",
     "update_chain_figure",
+    "update_fix_figure",
 ]

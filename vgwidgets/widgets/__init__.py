@@ -4,5 +4,13 @@ Each explorer is an ``ipywidgets.VBox``: evaluate it in a notebook cell to show 
 """
 
 from ._chain_explorer import ChainControls, ChainExplorer
+from ._fix_comparison import FixComparison, FixControls, FixSpec, SlotControls
 
-__all__ = ["ChainControls", "ChainExplorer"]
+__all__ = [
+    "ChainControls",
+    "ChainExplorer",
+    "FixComparison",
+    "FixControls",
+    "FixSpec",
+    "SlotControls",
+]
