@@ -12,13 +12,27 @@ STAMP := $(VENV)/.vgwidgets-installed
 PIP_QUIET := --quiet --disable-pip-version-check
 export MPLBACKEND := Agg
 
-.PHONY: help lab test test-unit test-notebooks install clean
+# The Colab leg (make test-colab): a second virtual environment with Colab's ipywidgets and
+# ipykernel and the oldest jax, jaxlib, optax, matplotlib and numpy that pyproject.toml allows
+# (tests/test_abuse.py checks these pins against its floors). Their wheels exist for Python
+# 3.10 and 3.11 only; make test runs this leg when $(COLAB_PYTHON) is one of those.
+COLAB_PYTHON ?= $(PYTHON)
+COLAB_VENV := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.vgwidgets-installed
+COLAB_PINS := ipywidgets==7.7.1 ipykernel==6.17.1 jax==0.4.30 jaxlib==0.4.30 optax==0.2.2 \
+	matplotlib==3.7.0 numpy==1.24.4
+# The tests that build widgets; the notebooks run in full besides.
+COLAB_TESTS = $(filter-out tests/test_browser.py,$(shell grep -l Explorer tests/test_*.py))
+
+.PHONY: help lab test test-unit test-notebooks test-colab browser-deps install clean
 
 help:
 	@echo "make lab             set up .venv and open notebooks/ in JupyterLab"
 	@echo "make test            set up .venv and run tests/ and the notebooks"
 	@echo "make test-unit       only tests/"
 	@echo "make test-notebooks  only the notebooks (nbval)"
+	@echo "make test-colab      widget tests and notebooks with Colab's ipywidgets 7.7.1 and the"
+	@echo "                     oldest jax, optax and matplotlib allowed (.venv-colab, Python 3.10/3.11)"
 	@echo "make clean           remove .venv and caches"
 
 $(BIN)/python:
@@ -30,7 +44,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "Installing vgwidgets and its dependencies into $(VENV) (a few minutes the first time)"
-	$(BIN)/python -m pip install $(PIP_QUIET) -e ".[test,lab]"
+	$(BIN)/python -m pip install $(PIP_QUIET) -e ".[test,lab,browser]"
 	@touch $@
 
 install: $(STAMP)
@@ -39,14 +53,27 @@ lab: $(STAMP)
 	@mkdir -p notebooks
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
 
-# Both parts run even when the first fails; the target fails if either does.
+# Every part runs even when one fails; the target fails if any does.
 test: $(STAMP)
 	@status=0; \
 	$(MAKE) --no-print-directory test-unit || status=1; \
 	$(MAKE) --no-print-directory test-notebooks || status=1; \
+	if $(COLAB_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] not in [(3, 10), (3, 11)])'; \
+	then $(MAKE) --no-print-directory test-colab || status=1; \
+	else echo "Skipping make test-colab: Colab's pinned versions need Python 3.10 or 3.11;" \
+		"pass one as COLAB_PYTHON=python3.11."; fi; \
 	exit $$status
 
-test-unit: $(STAMP)
+# tests/test_browser.py drives Debian's chromium. Under CI (CI=true, as root) it is installed
+# here; elsewhere those tests skip and say what is missing.
+browser-deps:
+	@if [ "$$CI" = true ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for tests/test_browser.py"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null; \
+	fi
+
+test-unit: $(STAMP) browser-deps
 	$(BIN)/python -m pytest tests/
 
 # nbval runs every cell of every notebook and compares only cells marked NBVAL_CHECK_OUTPUT.
@@ -59,5 +86,18 @@ test-notebooks: $(STAMP)
 		echo "notebooks/ holds no notebook yet: nothing for nbval to run"; \
 	fi
 
+$(COLAB_STAMP): pyproject.toml Makefile
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	@echo "Installing vgwidgets with Colab's versions into $(COLAB_VENV): $(COLAB_PINS)"
+	$(COLAB_VENV)/bin/python -m pip install $(PIP_QUIET) -e ".[test]" $(COLAB_PINS)
+	@touch $@
+
+test-colab: $(COLAB_STAMP)
+	$(COLAB_VENV)/bin/python -m pip list --disable-pip-version-check 2>/dev/null | \
+		grep -E '^(ipywidgets|ipykernel|jax|jaxlib|optax|matplotlib|numpy) '
+	$(COLAB_VENV)/bin/python -m pytest $(COLAB_TESTS)
+	$(COLAB_VENV)/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .hypothesis

@@ -1,0 +1,321 @@
+"""The explorers in a real browser: Voila and JupyterLab pages driven in Chromium by playwright.
+
+For every notebook in ``notebooks/`` that builds an explorer (a class of
+``vgwidgets.widgets.__all__`` that subclasses ``Explorer``), Voila serves the notebook's cells up
+to and including the first cell that builds one (nbval runs every cell; this file tests what a
+learner sees and touches). Chromium, driven by playwright through Debian's ``/usr/bin/chromium``
+(no browser download), waits for the widgets, moves each slider of the explorer with the keyboard
+until one changes the plotted image (the ``<img>``'s ``src``), and checks that no error message
+or traceback is on the page. One notebook is opened in JupyterLab and driven the same way.
+
+On failure the page's screenshot, its console log and the server's log are saved under
+``artifacts/browser/``. Without chromium, playwright or voila these tests skip, saying what is
+missing; under CI (``CI=true``) a missing piece is an error instead (``make test-browser``
+installs them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Overridable, so that a test can point these tests at a deliberately broken notebook.
+NOTEBOOKS = sorted(Path(os.environ.get("VGWIDGETS_BROWSER_NOTEBOOKS", ROOT / "notebooks")).glob("*.ipynb"))
+ARTIFACTS = Path(os.environ.get("VGWIDGETS_BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
+CHROMIUM = os.environ.get("VGWIDGETS_CHROMIUM", "/usr/bin/chromium")
+# What a root user in a container with no network needs (shared/FIELD_NOTES.md).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SLIDER_HANDLES = ".noUi-handle, .ui-slider-handle"  # ipywidgets 8, ipywidgets 7
+ERROR_TEXT = re.compile(r"Traceback|\b[A-Z]\w*(?:Error|Exception)\b")
+PAGE_TIMEOUT_MS = 180_000  # Voila runs the cells before it sends the page
+UPDATE_TIMEOUT_MS = 30_000
+
+
+def _missing() -> list[str]:
+    missing = [
+        f"the Python package {name} (pip install -e '.[browser]')"
+        for name in ("playwright", "voila", "jupyterlab")
+        if importlib.util.find_spec(name) is None
+    ]
+    if not Path(CHROMIUM).exists():
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium, or set VGWIDGETS_CHROMIUM)")
+    return missing
+
+
+MISSING = _missing()
+if MISSING:
+    message = "browser tests need " + "; ".join(MISSING)
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}. Under CI they must run: `make test-browser` installs them.",
+                    pytrace=False)  # fmt: skip
+    pytest.skip(message, allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402 (after the skip above)
+
+from vgwidgets import widgets as vgw  # noqa: E402
+from vgwidgets.widgets._base import Explorer  # noqa: E402
+
+EXPLORERS = sorted(
+    name
+    for name in vgw.__all__
+    if inspect.isclass(getattr(vgw, name)) and issubclass(getattr(vgw, name), Explorer)
+)
+BUILDS = re.compile(rf"\b(?:{'|'.join(EXPLORERS)})\s*\(")
+
+
+def _trimmed(path: Path):
+    """The notebook up to its first cell that builds an explorer, or ``None`` if none does."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and BUILDS.search(cell.source):
+            nb.cells = nb.cells[: index + 1]
+            return nb
+    return None
+
+
+WIDGET_NOTEBOOKS = [path for path in NOTEBOOKS if _trimmed(path) is not None]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(home: Path) -> dict:
+    env = dict(os.environ, MPLBACKEND="Agg", JAX_PLATFORMS="cpu")
+    # Keep Jupyter's settings, workspaces and runtime files out of the user's home.
+    for var, sub in [("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+                     ("JUPYTERLAB_WORKSPACES_DIR", "workspaces")]:  # fmt: skip
+        env[var] = str(home / sub)
+    return env
+
+
+@contextlib.contextmanager
+def _server(args: list[str], home: Path, log: Path):
+    """Start a Jupyter server on a free port, wait until it answers, yield its base URL."""
+    port = _free_port()
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args, f"--port={port}"],
+            cwd=home, env=_server_env(home), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{args[0]} exited: {log.read_text()[-3000:]}")
+                try:
+                    urllib.request.urlopen(url, timeout=2).close()
+                    break
+                except urllib.error.HTTPError:  # it answers, if not with a page
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{args[0]} did not answer: {log.read_text()[-3000:]}")
+                    time.sleep(0.3)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A folder holding the trimmed notebooks, and the Voila server that serves it."""
+    home = tmp_path_factory.mktemp("browser")
+    for path in WIDGET_NOTEBOOKS:
+        nbformat.write(_trimmed(path), home / path.name)
+    args = ["voila", "--no-browser", "--Voila.ip=127.0.0.1", f"--Voila.root_dir={home}",
+            "--VoilaConfiguration.show_tracebacks=True"]  # fmt: skip
+    with _server(args, home, home / "voila.log") as url:
+        yield home, url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def _page(browser, name: str, server_log: Path):
+    """A fresh page; on failure, its screenshot, console log and the server's log go to artifacts."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(UPDATE_TIMEOUT_MS)
+    console = []
+    page.on("console", lambda m: console.append(f"[{m.type}] {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"[pageerror] {e}"))
+    try:
+        yield page
+    except BaseException:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        (ARTIFACTS / f"{name}.console.log").write_text("\n".join(console) + "\n")
+        with contextlib.suppress(OSError):
+            shutil.copy(server_log, ARTIFACTS / f"{name}.server.log")
+        raise
+    finally:
+        context.close()
+
+
+def _src(image) -> str:
+    return image.evaluate("e => e.src")
+
+
+def _assert_no_error(page, explorer) -> None:
+    for where, text in [("explorer", explorer.inner_text()), ("page", page.inner_text("body"))]:
+        found = ERROR_TEXT.findall(text) if where == "explorer" else re.findall("Traceback", text)
+        assert not found, f"error text in the {where}: {found}\n{text[-2000:]}"
+
+
+def _move_a_slider(page, explorer, image) -> None:
+    """Press End (or Home, at the end already) on each slider until the image changes."""
+    handles = explorer.locator(SLIDER_HANDLES)
+    assert handles.count() > 0, "the explorer shows no slider"
+    for index in range(handles.count()):
+        handle = handles.nth(index)
+        readout = handle.locator(
+            "xpath=ancestor::div[contains(@class, 'widget-slider')][1]"
+        ).locator(".widget-readout")
+        for key in ("End", "Home"):
+            before_src, before_value = _src(image), readout.inner_text()
+            handle.focus()
+            handle.press(key)
+            if readout.inner_text() == before_value:
+                continue  # at that end already, or a disabled slider
+            # The kernel recomputes and sends a new PNG, or an error message.
+            with contextlib.suppress(Exception):
+                page.wait_for_function(
+                    "([img, src, box, pattern]) => img.src !== src"
+                    " || new RegExp(pattern).test(box.innerText)",
+                    arg=[image.element_handle(), before_src, explorer.element_handle(),
+                         ERROR_TEXT.pattern],
+                )  # fmt: skip
+            _assert_no_error(page, explorer)
+            assert _src(image) != before_src, (
+                f"slider {index} moved from {before_value} to {readout.inner_text()}, "
+                "but the plotted image stayed the same"
+            )
+            return
+    raise AssertionError("no slider of the explorer could be moved with the keyboard")
+
+
+def _drive(page, name: str) -> None:
+    """Find the first explorer on ``page``, move a slider, check the image and the error area."""
+    image = page.locator("img.widget-image").first
+    image.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function("e => e.src.startsWith('blob:') && e.naturalWidth > 0",
+                           arg=image.element_handle())  # fmt: skip
+    explorer = image.locator("xpath=..")  # the explorer's VBox: controls, image, summary, status
+    _assert_no_error(page, explorer)
+    _move_a_slider(page, explorer, image)
+    page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())
+    _assert_no_error(page, explorer)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", WIDGET_NOTEBOOKS, ids=[p.stem for p in WIDGET_NOTEBOOKS])
+def test_voila_page_redraws_when_a_slider_moves(site, browser, path):
+    home, url = site
+    with _page(browser, f"voila-{path.stem}", home / "voila.log") as page:
+        page.goto(f"{url}/voila/render/{path.name}", timeout=PAGE_TIMEOUT_MS)
+        _drive(page, path.stem)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not WIDGET_NOTEBOOKS, reason="no notebook builds an explorer")
+def test_jupyterlab_runs_a_notebook_and_redraws(browser, tmp_path):
+    path = WIDGET_NOTEBOOKS[0]
+    nbformat.write(_trimmed(path), tmp_path / path.name)
+    args = ["jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
+            "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}", "--allow-root",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.news_url=None"]  # fmt: skip
+    log = tmp_path / "lab.log"
+    with _server(args, tmp_path, log) as url, _page(browser, f"lab-{path.stem}", log) as page:
+        page.goto(f"{url}/lab/tree/{path.name}", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(
+            """() => {
+                const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                    && panel.sessionContext.session.kernel;
+                return kernel && kernel.status === "idle";
+            }""",
+            timeout=PAGE_TIMEOUT_MS,
+        )
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _drive(page, path.stem)
+
+
+BROKEN = """\
+import vgwidgets as vg
+
+explorer = vg.ChainExplorer()
+
+
+def broken(self):
+    raise RuntimeError("deliberately broken for the test")
+
+
+type(explorer).compute_and_draw = broken  # the first figure is drawn; every later one fails
+explorer
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif("VGWIDGETS_BROWSER_NOTEBOOKS" in os.environ, reason="already the inner run")
+def test_a_broken_widget_fails_with_a_screenshot(tmp_path):
+    """These tests can fail: a widget whose redraw raises fails them and leaves a screenshot."""
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BROKEN)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "notebooks" / "broken.ipynb")
+    env = dict(os.environ, VGWIDGETS_BROWSER_NOTEBOOKS=str(tmp_path / "notebooks"),
+               VGWIDGETS_BROWSER_ARTIFACTS=str(tmp_path / "artifacts"))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-k", "voila", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 failed" in done.stdout and "RuntimeError" in done.stdout, done.stdout[-3000:]
+    assert "deliberately broken" in done.stdout
+    screenshot = tmp_path / "artifacts" / "voila-broken.png"
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "artifacts" / "voila-broken.console.log").exists()
