@@ -53,8 +53,8 @@ def measure_notebooks(folder: Path | None, *, quick: bool, progress=None) -> dic
         return {"skipped": "no notebooks folder found", "notebooks": {}}
     try:
         import nbclient  # noqa: F401
-    except ImportError:
-        return {"skipped": "nbclient is not installed", "notebooks": {}}
+    except ImportError as error:
+        return {"skipped": f"nbclient could not be imported ({error})", "notebooks": {}}
     paths = sorted(Path(folder).glob("*.ipynb"))
     results = {}
     for path in paths:

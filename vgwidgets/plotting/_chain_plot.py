@@ -23,13 +23,13 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ..engine import Activation, ChainResult, derivative, get_activation
+from ._figure import agg_figure, log_y, twin_x
 
 MAX_LAYERS = 30
 _GRID = 401  # points on the activation curves; fixed, so each activation compiles once
@@ -149,11 +149,9 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     """
     if isinstance(max_layers, bool) or not isinstance(max_layers, int) or max_layers < 1:
         raise ValueError(f"max_layers must be a positive integer; got {max_layers!r}.")
-    fig = Figure(figsize=figsize, dpi=100)
-    FigureCanvasAgg(fig)
+    fig, (ax_slope, ax_bars) = agg_figure(figsize, ncols=2)
     fig.subplots_adjust(left=0.06, right=0.79, bottom=0.22, top=0.84, wspace=0.38)
-    ax_slope, ax_bars = fig.subplots(1, 2)
-    ax_phi = ax_slope.twinx()
+    ax_phi = twin_x(ax_slope)
     title = fig.suptitle("", fontsize=12)
 
     # Left: phi on the twin (right) scale, in grey; phi' and its operating points on the left.
@@ -188,7 +186,7 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     layers = np.arange(1, max_layers + 1)
     bars = ax_bars.bar(layers, np.ones(max_layers), bottom=1.0, width=0.8, color=_FACTOR)
     bars.patches[0].set_facecolor(_LAYER1)
-    ax_bars.set_yscale("log")
+    log_y(ax_bars)
     one_line = ax_bars.axhline(1.0, color="k", lw=1, ls="--", zorder=2.5)
     (running_line,) = ax_bars.plot([], [], "k.-", lw=1.5, ms=6, zorder=3)
     xaxis = ax_bars.get_xaxis_transform()

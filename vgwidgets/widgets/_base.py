@@ -40,10 +40,12 @@ def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(figure)
     buffer = io.BytesIO()
+    # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
+    fast = {"compress_level": 1}
     if dpi is None:
-        canvas.print_png(buffer)
+        canvas.print_png(buffer, pil_kwargs=fast)
     else:
-        figure.savefig(buffer, format="png", dpi=dpi)
+        figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs=fast)
     return buffer.getvalue()
 
 
