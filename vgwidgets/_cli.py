@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             options = {} if args.seeds is None else {"seeds": args.seeds}
             result = entry.run(**options)
             text = entry.format(result)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # OSError: --out or --markdown cannot be written
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from ._validate import check_choice, check_positive
@@ -65,4 +66,14 @@ def clip_gradients(grads, *, mode: str, threshold: float):
     """
     mode = CLIP_MODES.index(check_choice("mode", mode, CLIP_MODES))
     threshold = check_positive("threshold", threshold)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(grads)[0]:
+        dtype = getattr(leaf, "dtype", None)
+        dtype = np.asarray(leaf).dtype if dtype is None else dtype
+        if dtype == object or not jnp.issubdtype(dtype, jnp.floating):
+            where = f"grads{jax.tree_util.keystr(path)}"
+            raise ValueError(
+                f"grads must be a pytree of floating-point arrays; {where} is "
+                f"{type(leaf).__name__} of dtype {dtype}. Pass gradients from jax.grad, or "
+                "arrays made with jnp.asarray(..., float)."
+            )
     return _clip(grads, mode, threshold)

@@ -69,9 +69,25 @@ def layer_params(structure: Structure, params: MLPParams, act_param):
     return jnp.broadcast_to(jnp.asarray(act_param, params.slope.dtype), params.slope.shape)
 
 
-def run_network(structure: Structure, params: MLPParams, x, traced, state, train, momentum):
+def _keep_arrays(layer: dict, p) -> dict:
+    """``scan_layers``'s default ``emit``: the layer's ``z``, ``a`` and (if normalized) ``u``."""
+    return {name: layer[name] for name in ("z", "u", "a") if name in layer}
+
+
+def scan_layers(structure: Structure, params: MLPParams, x, traced, state, train, momentum, *,
+                emit=_keep_arrays):  # fmt: skip
     """The traceable forward pass (``traced`` holds arrays for ``depth``,
-    ``activation_param`` and ``residual_every``); returns an ``MLPOutput``.
+    ``activation_param`` and ``residual_every``).
+
+    Args:
+      emit: ``(layer, p) -> pytree``, what to keep of each hidden layer, given the layer's
+        ``{"z", "a"[, "u"]}`` (``a`` with its skip added) and its activation parameter ``p``;
+        the results are stacked along a leading ``max_depth`` axis. Keeping per-layer
+        summaries instead of the ``(batch, width)`` arrays spares the compiled program three
+        ``(max_depth, batch, width)`` stacks (``probe`` does this).
+
+    Returns:
+      ``(logits, stacked emits, active, norm_state)``.
 
     The scan carries only what ``structure.norm`` uses: no running statistics without batch
     normalization, no normalized stack without a normalization (a smaller program compiles
@@ -100,6 +116,13 @@ def run_network(structure: Structure, params: MLPParams, x, traced, state, train
             out.update(mean=mean, var=var)
         return out
 
+    def record(out, p):
+        """What the scan stacks for one layer: ``emit``'s part and the running statistics."""
+        kept = {"emit": emit({name: out[name] for name in ("z", "u", "a") if name in out}, p)}
+        if norm == "batch":
+            kept.update(mean=out["mean"], var=out["var"])
+        return kept
+
     first = hidden(x, params.w_first, {name: value[0] for name, value in per_layer.items()})
 
     def layer(carry, inputs):
@@ -113,7 +136,7 @@ def run_network(structure: Structure, params: MLPParams, x, traced, state, train
         if norm == "batch":  # a layer past depth keeps its running statistics
             out.update(mean=jnp.where(live, out["mean"], v["mean"]))
             out.update(var=jnp.where(live, out["var"], v["var"]))
-        return (jnp.where(live, out["a"], a), skip), out
+        return (jnp.where(live, out["a"], a), skip), record(out, v["p"])
 
     # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
     rest = {name: value[1:] for name, value in per_layer.items()}
@@ -121,15 +144,25 @@ def run_network(structure: Structure, params: MLPParams, x, traced, state, train
     (a_last, _), outs = jax.lax.scan(
         layer, (first["a"], first["a"]), (params.w_hidden, rest, layers)
     )
-    stacks = {name: jnp.concatenate([first[name][None], outs[name]]) for name in outs}
-    return MLPOutput(
+    stacks = jax.tree_util.tree_map(
+        lambda head, tail: jnp.concatenate([head[None], tail]),
+        record(first, per_layer["p"][0]),
+        outs,
+    )
+    return (
         a_last @ params.w_out + params.b_out,
-        stacks["z"],
-        stacks.get("u", stacks["z"]),
-        stacks["a"],
+        stacks["emit"],
         jnp.arange(structure.max_depth) < depth,
         NormState(stacks["mean"], stacks["var"]) if norm == "batch" else state,
     )
+
+
+def run_network(structure: Structure, params: MLPParams, x, traced, state, train, momentum):
+    """The traceable forward pass, every hidden layer's arrays kept: an ``MLPOutput``."""
+    logits, kept, active, norm_state = scan_layers(
+        structure, params, x, traced, state, train, momentum
+    )
+    return MLPOutput(logits, kept["z"], kept.get("u", kept["z"]), kept["a"], active, norm_state)
 
 
 class Knobs(NamedTuple):
@@ -159,6 +192,8 @@ def prepare(config: MLPConfig, params, x, *, train, state, momentum):
     x = check_array("x", x, ndim=2)
     if x.shape[1] != structure.n_in:
         raise ValueError(f"x must have shape (batch, n_in={structure.n_in}); got {x.shape}.")
+    if x.shape[0] < 1:
+        raise ValueError(f"x must hold at least 1 example (batch >= 1); got shape {x.shape}.")
     check_params(structure, params)
     train = check_bool("train", train)
     momentum = check_float("momentum", momentum, 0.0, 1.0)

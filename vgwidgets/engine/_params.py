@@ -107,6 +107,7 @@ def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
       Glorot & Bengio, AISTATS 2010; He et al., ICCV 2015; Saxe et al., ICLR 2014.
     """
     check_config(config)
+    check_key(key)
     s, t = config.structure, config.traced
     with x64_context(config.dtype):
         return _init(
@@ -140,6 +141,26 @@ def check_config(config) -> None:
         raise TypeError(f"config must be an MLPConfig; got {type(config).__name__}.")
 
 
+def check_key(key) -> None:
+    """One JAX PRNG key: ``jax.random.key(seed)``, or a raw ``jax.random.PRNGKey(seed)``."""
+    dtype, shape = getattr(key, "dtype", None), getattr(key, "shape", None)
+    typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    raw = dtype == np.uint32 and shape is not None and len(shape) == 1
+    if not ((typed and shape == ()) or raw):
+        got = type(key).__name__ if dtype is None else f"an array of shape {shape}, dtype {dtype}"
+        raise TypeError(
+            f"key must be one JAX PRNG key, such as jax.random.key(0) (or jax.random.PRNGKey(0)); "
+            f"got {got}: {key!r}."[:300]
+        )
+
+
+def _check_real(name: str, value) -> None:
+    dtype = getattr(value, "dtype", None)
+    dtype = np.asarray(value).dtype if dtype is None else dtype
+    if not (jnp.issubdtype(dtype, jnp.floating) or jnp.issubdtype(dtype, jnp.integer)):
+        raise ValueError(f"{name} must be an array of real numbers; got dtype {dtype}.")
+
+
 def check_params(structure: Structure, params) -> None:
     n_in, width, n_out, max_depth = structure[:4]
     expected = MLPParams(
@@ -160,6 +181,7 @@ def check_params(structure: Structure, params) -> None:
                 f"params.{name} must have shape {want} for this config; got {np.shape(got)}. "
                 "Draw params with init_mlp(config, key=...) for the same structure."
             )
+        _check_real(f"params.{name}", got)
 
 
 def check_state(structure: Structure, state) -> None:

@@ -50,12 +50,17 @@ def check_array(name: str, value, *, ndim: int, dtype=None) -> np.ndarray:
     try:
         array = np.asarray(value)
     except Exception as error:  # ragged lists and the like
-        raise ValueError(f"{name} must be a {ndim}-D array of numbers; got {value!r}.") from error
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
+        raise ValueError(
+            f"{name} must be a {ndim}-D array of real numbers; got {value!r}."
+        ) from error
+    if (
+        array.dtype == object
+        or np.issubdtype(array.dtype, np.complexfloating)
+        or not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_))
     ):
         raise ValueError(
-            f"{name} must be a {ndim}-D array of numbers; got an array of dtype {array.dtype}."
+            f"{name} must be a {ndim}-D array of real numbers; got an array of dtype "
+            f"{array.dtype}."
         )
     if array.ndim != ndim:
         raise ValueError(
