@@ -41,6 +41,7 @@ _LAZY = {
     "ChainExplorer": "vgwidgets.widgets",
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.widgets",
+    "RegimeExplorer": "vgwidgets.widgets",
 }
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "MLPOutput",
     "MLPParams",
     "NormState",
+    "RegimeExplorer",
     "__version__",
     "apply_mlp",
     "centred_biases",

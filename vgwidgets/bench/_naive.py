@@ -111,4 +111,56 @@ def fix_comparison_naive(state: dict) -> bytes:
     return buffer.getvalue()
 
 
-NAIVE = {"ChainExplorer": chain_explorer_naive, "FixComparison": fix_comparison_naive}
+def regime_explorer_naive(state: dict) -> bytes:
+    """``RegimeExplorer``'s figure, rebuilt with pyplot for one set of controls.
+
+    The same computation as the explorer (``init_mlp``, ``probe``, ``mean_field``, its default
+    batch of 64 and seed 0), then a new figure with both log panels, as a callback would.
+    """
+    import jax
+    import matplotlib.pyplot as plt
+
+    from ..engine import init_mlp
+    from ..widgets._regime_explorer import (
+        initializer_gain,
+        regime_batch,
+        regime_config,
+        regime_result,
+    )
+
+    config = regime_config(**state)
+    x, y = regime_batch(config.width, 64, 0)
+    params = init_mlp(config, key=jax.random.key(0))
+    result = regime_result(config, params, x, y, initializer_gain(config, 0))
+    layers = np.arange(1, config.depth + 1)
+
+    def shown(values):
+        values = np.asarray(values, np.float64)
+        return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=80)
+    fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
+    left.plot(layers, shown(result.probe.grad_b_norm), ".-", label="measured ||dC/db_l||")
+    left.plot(layers, shown(result.predicted), "--", label="mean field")
+    right.plot(layers, shown(result.probe.act_std), ".-", color="tab:green", label="std(a_l)")
+    if int(result.probe.overflow_layer) >= 0:
+        for ax in (left, right):
+            ax.axvline(int(result.probe.overflow_layer) + 1, color="tab:red")
+    for ax in (left, right):
+        ax.set_yscale("log")
+        ax.set_xlabel("hidden layer l")
+    left.set_title(f"{result.phase}: chi1 = {result.chi1:.4g}")
+    right.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8)
+    left.legend(fontsize=8)
+    fig.suptitle(f"{config.activation}, {config.initializer}, L = {config.depth}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+NAIVE = {
+    "ChainExplorer": chain_explorer_naive,
+    "FixComparison": fix_comparison_naive,
+    "RegimeExplorer": regime_explorer_naive,
+}

@@ -15,6 +15,7 @@ from ._chain_plot import (
     update_chain_figure,
 )
 from ._fix_plot import FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._regime_plot import RegimeArtists, RegimePlotData, regime_figure, update_regime_figure
 
 __all__ = [
     "MAX_LAYERS",
@@ -23,10 +24,14 @@ __all__ = [
     "FixArtists",
     "FixCurve",
     "FixPlotData",
+    "RegimeArtists",
+    "RegimePlotData",
     "bound_label",
     "chain_figure",
     "fix_figure",
     "plot_chain",
+    "regime_figure",
     "update_chain_figure",
     "update_fix_figure",
+    "update_regime_figure",
 ]

@@ -5,6 +5,7 @@ Each explorer is an ``ipywidgets.VBox``: evaluate it in a notebook cell to show 
 
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, FixSpec, SlotControls
+from ._regime_explorer import RegimeControls, RegimeExplorer, RegimeResult
 
 __all__ = [
     "ChainControls",
@@ -12,5 +13,8 @@ __all__ = [
     "FixComparison",
     "FixControls",
     "FixSpec",
+    "RegimeControls",
+    "RegimeExplorer",
+    "RegimeResult",
     "SlotControls",
 ]
