@@ -22,7 +22,7 @@ from ._clipping import _clip, global_norm
 from ._compat import x64_context
 from ._config import MLPConfig, Structure
 from ._losses import get_loss
-from ._network import Knobs, layer_params, prepare, run_network, to_arrays
+from ._network import Knobs, prepare, scan_layers, to_arrays
 from ._normalization import NormState
 from ._params import MLPParams, _init, init_mlp  # noqa: F401  (the engine's old home of these)
 from ._validate import check_array, check_float
@@ -106,15 +106,32 @@ def _probe(
 ) -> LayerProbe:
     act = get_activation(structure.activation)
 
-    def mean_loss(params):
-        output = run_network(structure, params, x, knobs, state, knobs.train, knobs.momentum)
-        return jnp.mean(get_loss(structure.loss).fn(output.out, y)), output
+    def summarize(layer, p):
+        """One layer's statistics, taken inside the scan (no stacks of activations kept)."""
+        z, a = (jax.lax.stop_gradient(layer[name]) for name in ("z", "a"))
+        u = jax.lax.stop_gradient(layer["u"]) if "u" in layer else z
+        checked = (z, a) if u is z else (z, u, a)
+        return (
+            jnp.mean(a),
+            jnp.std(a),
+            jnp.std(z),
+            jnp.mean(jnp.abs(derivative(act.at(p), u)) <= saturation * act.max_derivative_at(p)),
+            jnp.mean(jnp.all(act.at(p)(u) == 0, axis=0)),
+            functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(s)) for s in checked]),
+            functools.reduce(jnp.logical_and, [jnp.all(~jnp.isnan(s)) for s in checked]),
+        )
 
-    (loss, output), grads = jax.value_and_grad(mean_loss, has_aux=True)(params)
-    zs, us, activations, active = output.z, output.u, output.a, output.active
-    p = layer_params(structure, params, knobs.activation_param)[:, None, None]
-    slope = derivative(act.at(p), us)
-    bound = act.max_derivative_at(p)
+    def mean_loss(params):
+        logits, summaries, active, norm_state = scan_layers(
+            structure, params, x, knobs, state, knobs.train, knobs.momentum, emit=summarize
+        )
+        cost = jnp.mean(get_loss(structure.loss).fn(logits, y))
+        return cost, (summaries, active, norm_state)
+
+    (loss, (summaries, active, norm_state)), grads = jax.value_and_grad(
+        mean_loss, has_aux=True
+    )(params)
+    *stats, finite, no_nan = summaries
     clipped = _clip(grads, knobs.clip, knobs.clip_threshold)
     per_layer = (
         *_per_layer_norms(grads),
@@ -123,23 +140,9 @@ def _probe(
         jnp.linalg.norm(grads.norm_shift, axis=-1),
         *_per_layer_norms(clipped),
     )
-    stats = (
-        jnp.mean(activations, axis=(1, 2)),
-        jnp.std(activations, axis=(1, 2)),
-        jnp.std(zs, axis=(1, 2)),
-        jnp.mean(jnp.abs(slope) <= saturation * bound, axis=(1, 2)),
-        jnp.mean(jnp.all(act.at(p)(us) == 0, axis=1), axis=-1),
-    )
     # Overflow is shown as what it is. A layer whose forward pass holds a NaN (inf - inf)
     # poisons the gradient of every layer below it, and a non-finite cost poisons all of them,
     # even where autodiff's rules (relu'(NaN) = 0, say) would print a tidy but false number.
-    stacks = (zs, activations) if us is zs else (zs, us, activations)
-    finite = functools.reduce(
-        jnp.logical_and, [jnp.all(jnp.isfinite(s), axis=(1, 2)) for s in stacks]
-    )
-    no_nan = functools.reduce(
-        jnp.logical_and, [jnp.all(~jnp.isnan(s), axis=(1, 2)) for s in stacks]
-    )
     has_nan = active & ~no_nan
     poisoned = (jnp.cumsum(has_nan[::-1])[::-1] > 0) | ~jnp.isfinite(loss)
     per_layer = [jnp.where(poisoned, jnp.nan, g) for g in per_layer]
@@ -151,7 +154,7 @@ def _probe(
     b, w, slope_g, scale_g, shift_g, clipped_b, clipped_w, *stats = masked
     return LayerProbe(
         loss, b, w, *stats, active, overflow_layer, slope_g, scale_g, shift_g,
-        global_norms[0], clipped_b, clipped_w, global_norms[1], output.norm_state,
+        global_norms[0], clipped_b, clipped_w, global_norms[1], norm_state,
     )  # fmt: skip
 
 
