@@ -140,14 +140,16 @@ def regime_explorer_naive(state: dict) -> bytes:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
-    left.plot(layers, shown(result.probe.grad_b_norm), ".-", label="measured ||dC/db_l||")
+    grad, std = shown(result.probe.grad_b_norm), shown(result.probe.act_std)
+    left.plot(layers, grad, ".-", label="measured ||dC/db_l||")
     left.plot(layers, shown(result.predicted), "--", label="mean field")
-    right.plot(layers, shown(result.probe.act_std), ".-", color="tab:green", label="std(a_l)")
-    if int(result.probe.overflow_layer) >= 0:
-        for ax in (left, right):
+    right.plot(layers, std, ".-", color="tab:green", label="std(a_l)")
+    for ax, values in ((left, grad), (right, std)):
+        if int(result.probe.overflow_layer) >= 0:
             ax.axvline(int(result.probe.overflow_layer) + 1, color="tab:red")
-    for ax in (left, right):
         ax.set_yscale("log")
+        if not np.any(np.isfinite(values)):  # all overflowed: a log axis needs some range
+            ax.set_ylim(0.1, 10.0)
         ax.set_xlabel("hidden layer l")
     left.set_title(f"{result.phase}: chi1 = {result.chi1:.4g}")
     right.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8)
