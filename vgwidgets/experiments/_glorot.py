@@ -44,7 +44,7 @@ from ..engine import (
 from ..engine._compat import x64_context
 from ..engine._network import run_network, to_arrays
 from ..engine._validate import check_int
-from ._data import N_EXAMPLES, load_digits
+from ._data import N_CLASSES, N_EXAMPLES, N_PIXELS, load_digits
 from ._meanfield_repro import _wrap
 
 REFERENCE = (
@@ -124,10 +124,10 @@ def glorot_config(
       1000
     """
     return MLPConfig(
-        n_in=64,
+        n_in=N_PIXELS,
         depth=depth,
         width=width,
-        n_out=10,
+        n_out=N_CLASSES,
         activation=activation,
         initializer=initializer,
         weight_scale=weight_scale,
@@ -262,8 +262,8 @@ def run(seeds: int = 3) -> dict:
             "activation": "tanh",
             "depth": DEPTH,
             "width": WIDTH,
-            "n_in": 64,
-            "n_out": 10,
+            "n_in": N_PIXELS,
+            "n_out": N_CLASSES,
             "loss": "softmax_cross_entropy",
             "biases": 0.0,
             "inputs": "the first examples of the UCI handwritten digits (8x8 pixels in [0, 1])",
