@@ -231,7 +231,7 @@ def update_regime_figure(
       >>> data = update_regime_figure(artists, [1e-3, 1e-2, 1e-1], [0.5, 0.5, 0.5],
       ...                             [1e-3, 1e-2, 1e-1], chi1=100.0, phase="exploding")
       >>> data.grad_ylim
-      (0.0001, 1.0)
+      (0.0001, 10.0)
     """
     grad = np.asarray(grad_b_norm, np.float64)
     std = np.asarray(act_std, np.float64)
