@@ -14,6 +14,7 @@ from ._clipping import CLIP_MODES, clip_gradients
 from ._config import MLPConfig, Structure
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
 from ._losses import LOSSES, Loss, get_loss, register_loss
+from ._meanfield import MeanField, critical_weight_var, mean_field
 from ._mlp import LayerProbe, MLPParams, init_mlp, probe
 from ._network import MLPOutput, apply_mlp
 from ._normalization import NORMS, NormState
@@ -34,12 +35,14 @@ __all__ = [
     "MLPConfig",
     "MLPOutput",
     "MLPParams",
+    "MeanField",
     "NormState",
     "Structure",
     "apply_mlp",
     "centred_biases",
     "chain",
     "clip_gradients",
+    "critical_weight_var",
     "derivative",
     "get_activation",
     "get_initializer",
@@ -47,6 +50,7 @@ __all__ = [
     "init_mlp",
     "init_norm_state",
     "lifted_sigmoid",
+    "mean_field",
     "probe",
     "register_activation",
     "register_initializer",
