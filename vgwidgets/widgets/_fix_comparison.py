@@ -134,10 +134,11 @@ class FixEntry(NamedTuple):
 def compare(specs, *, depth, weight_scale, bias_scale, width, x, y, key) -> tuple:
     """Probe every enabled spec on ``(x, y)``: a tuple of ``FixEntry`` (``None`` where disabled).
 
-    Every network is padded to ``MAX_DEPTH`` hidden layers and drawn from the same ``key``; the
-    probes are trimmed to ``depth`` layers (NumPy arrays).
+    Every network is padded to ``MAX_DEPTH`` hidden layers and drawn from the same ``key``, so
+    networks with the same initializer share their parameters (drawn once); the probes are
+    trimmed to ``depth`` layers (NumPy arrays).
     """
-    entries = []
+    entries, drawn = [], {}
     for spec in specs:
         if not spec.enabled:
             entries.append(None)
@@ -149,7 +150,9 @@ def compare(specs, *, depth, weight_scale, bias_scale, width, x, y, key) -> tupl
             norm=spec.norm, residual_every=spec.residual_every, clip=spec.clip,
             clip_threshold=spec.clip_threshold,
         )  # fmt: skip
-        params = init_mlp(config, key=key)
+        if spec.initializer not in drawn:
+            drawn[spec.initializer] = init_mlp(config, key=key)
+        params = drawn[spec.initializer]
         entries.append(FixEntry(spec, config, params, probe(config, params, x, y).trim()))
     return tuple(entries)
 
