@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ._chain_plot import _clip, _log_limits
 
@@ -134,6 +134,7 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     for ax in (ax_grad, ax_std):
         ax.set_yscale("log")
         ax.yaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_xlabel("hidden layer l")
     ax_grad.set_title("speed of learning ||dC/db_l|| (log scale)", fontsize=10)
     ax_std.set_title("forward: std of activations a_l (log scale)", fontsize=10)
@@ -142,15 +143,11 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
         0.02, 0.97, "", transform=ax_grad.transAxes, ha="left", va="top", fontsize=10,
         fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
     )  # fmt: skip
-    overflow_proxy = Line2D([], [], color=_OVERFLOW, lw=1.5)
+    # Two entries only (each legend line costs a text render per update); the overflow line is
+    # named by the note when it shows.
     ax_std.legend(
-        [grad_line, predicted_line, std_line, overflow_proxy],
-        [
-            "measured ||dC/db_l||",
-            "mean field:\n||dC/db_L|| χ₁^((L-l)/2)",
-            "std(a_l)",
-            "first overflowing layer",
-        ],
+        [grad_line, predicted_line],
+        ["measured ||dC/db_l||", "mean field:\n||dC/db_L|| χ₁^((L-l)/2)"],
         loc="upper left",
         bbox_to_anchor=(1.03, 1.0),
         fontsize=8,
@@ -185,7 +182,7 @@ def _note(grad, std, overflow_layer: int, dtype: str) -> str:
     lines = []
     if overflow_layer > 0:
         lines.append(
-            f"overflow: inf/nan in the\nforward pass from layer {overflow_layer}\n(red line)"
+            f"overflow: inf/nan in the\nforward pass from layer {overflow_layer}\n(red vertical line)"
         )
     if np.any(np.isinf(values)):
         largest = f"{_FLOAT32_MAX:.1e}" if dtype == "float32" else "1.8e308"
