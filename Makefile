@@ -22,7 +22,8 @@ COLAB_STAMP := $(COLAB_VENV)/.vgwidgets-installed
 COLAB_PINS := ipywidgets==7.7.1 ipykernel==6.17.1 jax==0.4.30 jaxlib==0.4.30 optax==0.2.2 \
 	matplotlib==3.7.0 numpy==1.24.4
 # The tests that build widgets; the notebooks run in full besides.
-COLAB_TESTS = $(filter-out tests/test_browser.py,$(shell grep -l Explorer tests/test_*.py))
+COLAB_TESTS = $(filter-out tests/test_browser.py,\
+	$(shell grep -lE 'vgwidgets\.widgets|Explorer|FixComparison' tests/test_*.py))
 
 .PHONY: help lab test test-unit test-notebooks test-colab browser-deps install clean
 
