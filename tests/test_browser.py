@@ -10,7 +10,7 @@ or traceback is on the page. One notebook is opened in JupyterLab and driven the
 
 On failure the page's screenshot, its console log and the server's log are saved under
 ``artifacts/browser/``. Without chromium, playwright or voila these tests skip, saying what is
-missing; under CI (``CI=true``) a missing piece is an error instead (``make test-browser``
+missing; under CI (``CI=true``) a missing piece is an error instead (``make test``
 installs them).
 """
 
@@ -35,7 +35,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Overridable, so that a test can point these tests at a deliberately broken notebook.
-NOTEBOOKS = sorted(Path(os.environ.get("VGWIDGETS_BROWSER_NOTEBOOKS", ROOT / "notebooks")).glob("*.ipynb"))
+NOTEBOOKS = sorted(
+    Path(os.environ.get("VGWIDGETS_BROWSER_NOTEBOOKS", ROOT / "notebooks")).glob("*.ipynb")
+)
 ARTIFACTS = Path(os.environ.get("VGWIDGETS_BROWSER_ARTIFACTS", ROOT / "artifacts" / "browser"))
 CHROMIUM = os.environ.get("VGWIDGETS_CHROMIUM", "/usr/bin/chromium")
 # What a root user in a container with no network needs (shared/FIELD_NOTES.md).
@@ -61,7 +63,9 @@ def _missing() -> list[str]:
         if importlib.util.find_spec(name) is None
     ]
     if not Path(CHROMIUM).exists():
-        missing.append(f"Chromium at {CHROMIUM} (apt-get install chromium, or set VGWIDGETS_CHROMIUM)")
+        missing.append(
+            f"Chromium at {CHROMIUM} (apt-get install chromium, or set VGWIDGETS_CHROMIUM)"
+        )
     return missing
 
 
@@ -69,8 +73,8 @@ MISSING = _missing()
 if MISSING:
     message = "browser tests need " + "; ".join(MISSING)
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}. Under CI they must run: `make test-browser` installs them.",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(f"{message}. Under CI they must run: `make test` installs them (the browser "
+                    "extra, and chromium in its browser-deps target).", pytrace=False)  # fmt: skip
     pytest.skip(message, allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402 (after the skip above)
