@@ -177,7 +177,7 @@ def browser():
 
 @contextlib.contextmanager
 def _page(browser, name: str, server_log: Path):
-    """A fresh page; on failure, its screenshot, console log and the server's log go to artifacts."""
+    """A fresh page; on failure its screenshot, console log and the server's log go to artifacts."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(UPDATE_TIMEOUT_MS)
@@ -309,7 +309,8 @@ def test_a_broken_widget_fails_with_a_screenshot(tmp_path):
     """These tests can fail: a widget whose redraw raises fails them and leaves a screenshot."""
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BROKEN)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
     nbformat.write(nb, tmp_path / "notebooks" / "broken.ipynb")
     env = dict(os.environ, VGWIDGETS_BROWSER_NOTEBOOKS=str(tmp_path / "notebooks"),
                VGWIDGETS_BROWSER_ARTIFACTS=str(tmp_path / "artifacts"))  # fmt: skip
