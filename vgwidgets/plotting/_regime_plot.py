@@ -136,8 +136,8 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
         ax.yaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_xlabel("hidden layer l")
-    ax_grad.set_title("speed of learning ||dC/db_l|| (log scale)", fontsize=10)
-    ax_std.set_title("forward: std of activations a_l (log scale)", fontsize=10)
+    ax_grad.set_title("speed of learning ||dC/db_l||", fontsize=10)
+    ax_std.set_title("forward: std(a_l)", fontsize=10)
     grad_marks, std_marks = _marks(ax_grad), _marks(ax_std)
     phase_text = ax_grad.text(
         0.02, 0.97, "", transform=ax_grad.transAxes, ha="left", va="top", fontsize=10,
@@ -147,7 +147,7 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     # named by the note when it shows.
     ax_std.legend(
         [grad_line, predicted_line],
-        ["measured ||dC/db_l||", "mean field:\n||dC/db_L|| χ₁^((L-l)/2)"],
+        ["measured", "mean field:\n||dC/db_L|| χ₁^((L-l)/2)"],
         loc="upper left",
         bbox_to_anchor=(1.03, 1.0),
         fontsize=8,

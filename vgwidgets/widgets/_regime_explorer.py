@@ -350,10 +350,9 @@ class RegimeExplorer(Explorer):
         result = regime_result(config, params, x, y, self._gain(config))
         r = result.probe
         title = (
-            f"{config.activation}, {config.initializer}: weight scale {config.weight_scale:.3g} "
-            f"(σw² = {result.weight_var:.3g}), bias scale {config.bias_scale:.3g} "
-            f"(σb² = {result.bias_var:.3g}), L = {config.depth}, width {config.width}, "
-            f"{config.dtype}, batch of {x.shape[0]}"
+            f"{config.activation}, {config.initializer}, σw² = {result.weight_var:.3g}, "
+            f"σb² = {result.bias_var:.3g}, L = {config.depth}, width {config.width}, "
+            f"{config.dtype}"
         )
         plotted = update_regime_figure(
             self.artists, r.grad_b_norm, r.act_std, result.predicted, chi1=result.chi1,
