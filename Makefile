@@ -19,7 +19,7 @@ export MPLBACKEND := Agg
 COLAB_PYTHON ?= $(PYTHON)
 COLAB_VENV := .venv-colab
 COLAB_STAMP := $(COLAB_VENV)/.vgwidgets-installed
-COLAB_PINS := ipywidgets==7.7.1 ipykernel==6.17.1 jax==0.4.30 jaxlib==0.4.30 optax==0.2.2 \
+COLAB_PINS := ipywidgets==7.7.1 ipykernel==6.17.1 jax==0.4.30 jaxlib==0.4.30 optax==0.2.5 \
 	matplotlib==3.7.0 numpy==1.24.4
 # The tests that build widgets; the notebooks run in full besides.
 COLAB_TESTS = $(filter-out tests/test_browser.py,\
