@@ -89,15 +89,27 @@ class LayerProbe(NamedTuple):
         return LayerProbe(*(cut(v) for v in self))
 
 
+def _scaled_norm(g, axis):
+    """``||g||`` over ``axis`` as ``m ||g / m||`` with ``m = max |g|``.
+
+    Squaring first, as ``jnp.linalg.norm`` does, loses every norm under ~1e-19 in float32 (the
+    squares fall below the smallest normal number, and XLA flushes them to 0): exactly the
+    vanishing gradients this engine is for. Scaling keeps them down to float32's ~1e-38.
+    ``inf`` and ``nan`` entries give ``inf`` and ``nan``, as the plain norm does.
+    """
+    m = jnp.max(jnp.abs(g), axis=axis)
+    safe = jnp.where(jnp.isfinite(m) & (m > 0), m, 1.0)
+    expand = tuple(range(m.ndim, g.ndim))
+    scaled = m * jnp.sqrt(jnp.sum((g / jnp.expand_dims(safe, expand)) ** 2, axis=axis))
+    return jnp.where(jnp.isinf(m), m, scaled)
+
+
 def _per_layer_norms(grads: MLPParams):
-    """``(||dC/db_l||, ||dC/dW_l||_F)``, each ``(max_depth,)``."""
+    """``(||dC/db_l||, ||dC/dW_l||_F)``, each ``(max_depth,)``, without underflow."""
     w_norm = jnp.concatenate(
-        [
-            jnp.linalg.norm(grads.w_first)[None],
-            jnp.sqrt(jnp.sum(grads.w_hidden**2, axis=(1, 2))),
-        ]
+        [_scaled_norm(grads.w_first[None], (1, 2)), _scaled_norm(grads.w_hidden, (1, 2))]
     )
-    return jnp.linalg.norm(grads.b_hidden, axis=-1), w_norm
+    return _scaled_norm(grads.b_hidden, -1), w_norm
 
 
 @functools.partial(jax.jit, static_argnames="structure")
