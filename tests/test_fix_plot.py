@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from vgwidgets.plotting import FixCurve, fix_figure, update_fix_figure
-from vgwidgets.plotting._fix_plot import power_label
+from vgwidgets.plotting._figure import power_label
 
 
 def _curves():

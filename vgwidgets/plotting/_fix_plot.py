@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from ._chain_plot import _clip, _log_limits
+from ._figure import agg_figure, log_y
 
 # tab: red, blue, green, purple, orange, brown
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
@@ -90,27 +90,6 @@ class FixPlotData(NamedTuple):
     overflow: bool
 
 
-_SUPERSCRIPT = str.maketrans(
-    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
-)
-
-
-def power_label(value: float, _position=None) -> str:
-    """``"10⁻¹²"`` for ``1e-12``: a tick label in plain Unicode, which renders several times
-    faster than matplotlib's default mathtext ``$10^{-12}$`` (a log axis has many of them).
-
-    Example:
-      >>> power_label(1e-12), power_label(1.0), power_label(0.5)
-      ('10⁻¹²', '10⁰', '0.5')
-    """
-    if value <= 0 or not np.isfinite(value):
-        return ""
-    exponent = round(float(np.log10(value)))
-    if abs(value - 10.0**exponent) > 1e-9 * value:
-        return f"{value:g}"
-    return "10" + str(exponent).translate(_SUPERSCRIPT)
-
-
 def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> FixArtists:
     """Build the comparison figure once, empty; ``update_fix_figure`` fills it.
 
@@ -124,13 +103,9 @@ def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> Fi
     """
     if isinstance(n_curves, bool) or not isinstance(n_curves, int) or not 1 <= n_curves <= 6:
         raise ValueError(f"n_curves must be an integer in [1, 6]; got {n_curves!r}.")
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig, ax = agg_figure(figsize, dpi=dpi)
     fig.subplots_adjust(left=0.08, right=0.66, bottom=0.13, top=0.9)
-    ax = fig.subplots()
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(numticks=8))  # fewer labels: each costs render time
-    ax.yaxis.set_major_formatter(FuncFormatter(power_label))
+    log_y(ax, minor=False)
     title = fig.suptitle("", fontsize=11)
     xaxis = ax.get_xaxis_transform()
     lines, faint, marks = [], [], []

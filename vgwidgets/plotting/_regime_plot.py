@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 
 from ._chain_plot import _clip, _log_limits
+from ._figure import agg_figure, log_y
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MEASURED = "tab:blue"
@@ -121,10 +121,8 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     Returns:
       A ``RegimeArtists``; the figure has an Agg canvas and is unknown to pyplot.
     """
-    fig = Figure(figsize=figsize, dpi=80)
-    FigureCanvasAgg(fig)
+    fig, (ax_grad, ax_std) = agg_figure(figsize, ncols=2, dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
-    ax_grad, ax_std = fig.subplots(1, 2)
     title = fig.suptitle("", fontsize=10)
     (grad_line,) = ax_grad.plot([], [], ".-", color=_MEASURED, lw=1.5, ms=4, zorder=3)
     (predicted_line,) = ax_grad.plot([], [], "--", color=_PREDICTED, lw=2, zorder=2)
@@ -132,8 +130,7 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     # Plain text rather than mathtext, and no minor ticks on the log axes: each costs ~20 ms
     # on every render.
     for ax in (ax_grad, ax_std):
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_locator(NullLocator())
+        log_y(ax, minor=False)
         ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
         ax.set_xlabel("hidden layer l")
     ax_grad.set_title("speed of learning ||dC/db_l||", fontsize=10)
