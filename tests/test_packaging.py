@@ -262,6 +262,20 @@ def test_readme_example_runs_and_says_what_it_prints(capsys):
     assert "[25. 25. 25.]" in printed
 
 
+def test_readme_explorers_example_runs_and_says_what_it_prints(capsys):
+    (example,) = _code_blocks(_readme_sections()["The explorers"], "python")
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 (the README's own code)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "[25.0, 25.0, 25.0]"
+    assert lines[1] == "near critical"
+    assert lines[2] == "exploding 4.0"
+    assert lines[3] == str([s.activation for s in namespace["fixes"].specs() if s.enabled])
+    for name in ("chain", "regime", "fixes"):
+        assert namespace[name].error is None
+        namespace[name].close()
+
+
 def test_readme_contributing_line_registers_an_activation():
     (line,) = _code_blocks(_readme_sections()["Contributing"], "python")
     code = (
