@@ -5,6 +5,8 @@ Setting a control's ``.value`` outside a kernel fires ``observe`` synchronously
 explorer computed, drew and rendered.
 """
 
+import functools
+
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,16 +19,8 @@ ACTIVATIONS = sorted(vg.ACTIVATIONS)
 
 
 @pytest.fixture
-def make():
-    made = []
-
-    def make(**kwargs):
-        made.append(ChainExplorer(**kwargs))
-        return made[-1]
-
-    yield make
-    for explorer in made:
-        explorer.close()
+def make(explorers):
+    return functools.partial(explorers, ChainExplorer)
 
 
 def _oracle(explorer):

@@ -5,6 +5,8 @@ Every curve the explorer draws is recomputed here from the spec and the shared c
 against optax's own transformations applied to a gradient computed here with ``jax.grad``.
 """
 
+import functools
+
 import ipywidgets
 import jax
 import jax.numpy as jnp
@@ -22,16 +24,8 @@ from vgwidgets.widgets._fix_comparison import DEFAULT_SPECS, MAX_DEPTH
 
 
 @pytest.fixture
-def make():
-    made = []
-
-    def make(**kwargs):
-        made.append(FixComparison(**kwargs))
-        return made[-1]
-
-    yield make
-    for explorer in made:
-        explorer.close()
+def make(explorers):
+    return functools.partial(explorers, FixComparison)
 
 
 def _config(explorer, spec):

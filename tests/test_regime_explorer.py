@@ -4,6 +4,7 @@ Setting a control's ``.value`` outside a kernel fires ``observe`` synchronously,
 moves controls as a learner would and reads back what the explorer computed and drew.
 """
 
+import functools
 import math
 
 import jax
@@ -32,18 +33,8 @@ GAIN = {
 
 
 @pytest.fixture
-def make():
-    made = []
-
-    def make(**kwargs):
-        kwargs.setdefault("width", 16)
-        kwargs.setdefault("batch", 16)
-        made.append(RegimeExplorer(**kwargs))
-        return made[-1]
-
-    yield make
-    for explorer in made:
-        explorer.close()
+def make(explorers):
+    return functools.partial(explorers, RegimeExplorer, width=16, batch=16)
 
 
 def _oracle(explorer):
