@@ -6,6 +6,8 @@
 PYTHON ?= python3
 # Extra options for JupyterLab, e.g. LAB_ARGS="--port=8890 --no-browser".
 LAB_ARGS ?=
+# JupyterLab refuses to start as root (a container, a cloud VM) unless told it may.
+LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vgwidgets-installed
@@ -52,7 +54,7 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	@mkdir -p notebooks
-	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) notebooks/
 
 # Every part runs even when one fails; the target fails if any does.
 test: $(STAMP)
