@@ -11,6 +11,7 @@ from ._activations import (
 )
 from ._chain import ChainResult, centred_biases, chain
 from ._clipping import CLIP_MODES, clip_gradients
+from ._compilations import Compilations, count_compilations
 from ._config import MLPConfig, Structure
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
 from ._losses import LOSSES, Loss, get_loss, register_loss
@@ -29,6 +30,7 @@ __all__ = [
     "Activation",
     "ActivationParam",
     "ChainResult",
+    "Compilations",
     "Initializer",
     "LayerProbe",
     "Loss",
@@ -42,6 +44,7 @@ __all__ = [
     "centred_biases",
     "chain",
     "clip_gradients",
+    "count_compilations",
     "critical_weight_var",
     "derivative",
     "get_activation",
