@@ -172,3 +172,152 @@ def test_imports_only_public_api(path):
                 if isinstance(root, ast.Name) and root.id in aliases:
                     problems.append(f"cell {index}: {ast.unparse(node)}")
     assert not problems, f"{path.name}: uses private parts of vgwidgets: {problems}"
+
+
+# The lesson shape of notebooks/CONTRIBUTING.md: `##` headings in this order (matched
+# case-insensitively as prefixes), "Try it" the first `##` after the prediction, "Solutions" the
+# last heading of any level, and the learner's widget built once, as `explorer = vg.X(...)`.
+LESSON_SECTIONS = ("learning objectives", "make a prediction", "try it", "exercise", "summary",
+                   "references", "solutions")  # fmt: skip
+LEARNER = "explorer"  # the one name the learner's widget is bound to
+READS = {"result", "plotted", "error", "png", "summary", "status", "x", "y", "key", "width"}
+
+
+def _heading_cells(nb) -> list[tuple[int, int, str]]:
+    """``(cell index, level, lower-cased text)`` for every markdown heading, in order."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                match = re.match(r"^(#{1,6})\s+(.*)$", line)
+                if match:
+                    found.append((index, len(match[1]), match[2].strip().lower()))
+    return found
+
+
+def _root_name(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _widget_cell_problems(source: str) -> list[str]:
+    """Problems with the Try-it cell: it must be `explorer = vg.X(...)`, then `explorer`."""
+    tree = ast.parse(_python(source))
+    body = tree.body
+    if len(body) != 2:
+        return [f"the Try-it cell must hold two statements (`{LEARNER} = vg.X(...)`, then "
+                f"`{LEARNER}`); it holds {len(body)}"]  # fmt: skip
+    first, last = body
+    builds = (
+        isinstance(first, ast.Assign)
+        and [ast.unparse(t) for t in first.targets] == [LEARNER]
+        and isinstance(first.value, ast.Call)
+        and isinstance(first.value.func, ast.Attribute)
+        and ast.unparse(first.value.func.value) == "vg"
+    )
+    problems = [] if builds else [f"the Try-it cell must begin `{LEARNER} = vg.<Explorer>(...)`"]
+    if not (isinstance(last, ast.Expr) and ast.unparse(last.value) == LEARNER):
+        problems.append(f"the Try-it cell must end with `{LEARNER}` (to show the widget)")
+    return problems
+
+
+def _drives_learner(source: str) -> list[str]:
+    """Statements of a later cell that rebind, drive or alias the learner's widget."""
+    found = []
+    for node in ast.walk(ast.parse(_python(source))):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, (ast.Name, ast.Attribute)) and _root_name(sub) == LEARNER:
+                        found.append(f"assigns {ast.unparse(target)}")
+                        break
+            value = node.value
+            if value is not None and _root_name(value) == LEARNER:
+                found.append(f"binds another name to {ast.unparse(value)}")
+        elif isinstance(node, (ast.For, ast.With, ast.NamedExpr)):
+            target = node.target if not isinstance(node, ast.With) else None
+            if target is not None and _root_name(target) == LEARNER:
+                found.append(f"rebinds {LEARNER}")
+        if isinstance(node, ast.Call) and _root_name(node.func) == LEARNER:
+            found.append(f"calls {ast.unparse(node.func)}")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
+            node.value.id == LEARNER and node.attr not in READS
+        ):
+            found.append(f"uses {ast.unparse(node)} (only {sorted(READS)} may be read)")
+    return found
+
+
+def _structure_problems(nb) -> list[str]:
+    """Every way ``nb`` departs from the lesson shape of notebooks/CONTRIBUTING.md."""
+    problems = []
+    first = nb.cells[0].source.splitlines()[0] if nb.cells else ""
+    if not re.match(r"^# \d+\. \S", first):
+        problems.append(f"the first line must be `# N. Title`; got {first!r}")
+    headings = _heading_cells(nb)
+    h2 = [(index, text) for index, level, text in headings if level == 2]
+    where = {}
+    for section in LESSON_SECTIONS:
+        found = [i for i, (_, text) in enumerate(h2) if text.startswith(section)]
+        if len(found) != 1:
+            problems.append(f"expected one `## {section}...` heading, found {len(found)}")
+        else:
+            where[section] = found[0]
+    order = [where[s] for s in LESSON_SECTIONS if s in where]
+    if order != sorted(order):
+        problems.append(f"`##` sections out of order: expected {LESSON_SECTIONS}, got "
+                        f"{[text for _, text in h2]}")  # fmt: skip
+    if "make a prediction" in where and "try it" in where:
+        if where["try it"] != where["make a prediction"] + 1:
+            problems.append("`## Try it` must be the next `##` section after the prediction")
+    if headings and not headings[-1][2].startswith("solutions"):
+        problems.append(f"`## Solutions` must be the last heading; the last is {headings[-1][2]!r}")
+    builders = [
+        index for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and re.search(rf"^\s*{LEARNER}\s*=", cell.source, re.M)
+    ]  # fmt: skip
+    if len(builders) != 1:
+        return [*problems, f"expected one cell assigning `{LEARNER}`, found cells {builders}"]
+    widget = builders[0]
+    problems += _widget_cell_problems(nb.cells[widget].source)
+    if "try it" in where:
+        start = h2[where["try it"]][0]
+        following = [i for i, c in enumerate(nb.cells) if i > start and c.cell_type == "code"]
+        if not following or following[0] != widget:
+            problems.append("the widget cell must be the first code cell under `## Try it`")
+        after = nb.cells[widget + 1] if widget + 1 < len(nb.cells) else None
+        if after is None or after.cell_type != "markdown":
+            problems.append("a markdown cell of things to try must follow the widget cell")
+    if "solutions" in where and h2[where["solutions"]][0] < widget:
+        problems.append("the solutions come before the widget")
+    for index, cell in enumerate(nb.cells):
+        if index != widget and cell.cell_type == "code":
+            for found in _drives_learner(cell.source):
+                problems.append(f"code cell at {index} {found}: the learner's widget is theirs")
+    return problems
+
+
+def test_lesson_shape(path):
+    problems = _structure_problems(_read(path))
+    assert not problems, f"{path.name} (see notebooks/CONTRIBUTING.md): " + "; ".join(problems)
+
+
+def test_lesson_shape_fails_when_solutions_precede_the_widget(path):
+    """The shape test can fail: the same notebook with its solutions moved above the widget."""
+    nb = _read(path)
+    headings = _heading_cells(nb)
+    solutions = [i for i, level, text in headings if level == 2 and text.startswith("solutions")]
+    widget = [i for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and re.search(rf"^\s*{LEARNER}\s*=", c.source, re.M)]  # fmt: skip
+    if not solutions or not widget:
+        pytest.skip(f"{path.name} has no solutions section or widget cell to reorder")
+    start = solutions[0]
+    ends = [i for i, level, _ in headings if i > start and level <= 2]
+    end = ends[0] if ends else len(nb.cells)
+    moved = nb.cells[start:end]
+    rest = nb.cells[:start] + nb.cells[end:]
+    at = widget[0] if widget[0] < start else widget[0] - len(moved)
+    nb.cells = rest[:at] + moved + rest[at:]
+    problems = _structure_problems(nb)
+    assert "the solutions come before the widget" in problems, problems
