@@ -142,7 +142,7 @@ def test_json_and_table(result):
     for record in result["initializations"]:
         assert len(record["std"]) == 5 and len(record["std_per_seed"]) == 3
         assert record["ratio"] == pytest.approx(np.mean(record["ratio_per_seed"]))
-    text = glorot.format(result)
+    text = glorot.format_table(result)
     standard, normalized = _records(result)["standard"], _records(result)["normalized"]
     for needle in (
         "Glorot & Bengio",

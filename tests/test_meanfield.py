@@ -308,7 +308,7 @@ def test_reproduction_json_and_table(reproduction):
     assert critical[("relu", 0.05)]["q_star"] is None  # no finite fixed point there
     assert critical[("tanh", 0.0)]["weight_var"] == pytest.approx(1.0, abs=1e-6)
     assert critical[("tanh", 0.05)]["weight_var"] == pytest.approx(1.760955, abs=1e-6)
-    text = repro.format(result)
+    text = repro.format_table(result)
     assert "1.760955" in text and "Schoenholz" in text and "ln chi1" in text
     assert "within 10%" in text
     with pytest.raises(ValueError, match="seeds"):

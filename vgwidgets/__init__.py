@@ -3,92 +3,36 @@
 Layers, each importing only those before it: ``vgwidgets.engine`` (pure JAX) ->
 ``vgwidgets.experiments`` (data and paper reproductions) -> ``vgwidgets.plotting`` (matplotlib)
 -> ``vgwidgets.widgets`` (ipywidgets). ``import vgwidgets`` loads the engine only; the widget
-names below are imported on first use, so the computation layer never pulls in a GUI toolkit.
+names are imported on first use, so the computation layer never pulls in a GUI toolkit.
+
+The public names are the engine's (``vgwidgets.engine.__all__``, listed once, there) and the
+lazy ones in ``_LAZY``; ``__all__`` and ``dir(vgwidgets)`` are built from those two lists.
 """
 
+from . import engine as _engine
 from ._version import __version__
-from .engine import (
-    ACTIVATIONS,
-    CLIP_MODES,
-    INITIALIZERS,
-    LOSSES,
-    NORMS,
-    Activation,
-    ActivationParam,
-    ChainResult,
-    Initializer,
-    LayerProbe,
-    Loss,
-    MLPConfig,
-    MLPOutput,
-    MLPParams,
-    MeanField,
-    NormState,
-    apply_mlp,
-    centred_biases,
-    chain,
-    clip_gradients,
-    critical_weight_var,
-    derivative,
-    init_mlp,
-    init_norm_state,
-    lifted_sigmoid,
-    mean_field,
-    probe,
-    register_activation,
-    register_initializer,
-    register_loss,
-)
+from .engine import *  # noqa: F403 -- exactly vgwidgets.engine.__all__
 
+# name -> the public module it is imported from on first use (``__getattr__``, PEP 562).
 _LAZY = {
     "ChainExplorer": "vgwidgets.widgets",
     "FixComparison": "vgwidgets.widgets",
-    "FixSpec": "vgwidgets.widgets",
+    "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
 }
 
-__all__ = [
-    "ACTIVATIONS",
-    "CLIP_MODES",
-    "INITIALIZERS",
-    "LOSSES",
-    "NORMS",
-    "Activation",
-    "ActivationParam",
-    "ChainExplorer",
-    "ChainResult",
-    "FixComparison",
-    "FixSpec",
-    "Initializer",
-    "LayerProbe",
-    "Loss",
-    "MLPConfig",
-    "MLPOutput",
-    "MLPParams",
-    "MeanField",
-    "NormState",
-    "RegimeExplorer",
-    "__version__",
-    "apply_mlp",
-    "centred_biases",
-    "chain",
-    "clip_gradients",
-    "critical_weight_var",
-    "derivative",
-    "init_mlp",
-    "init_norm_state",
-    "lifted_sigmoid",
-    "mean_field",
-    "probe",
-    "register_activation",
-    "register_initializer",
-    "register_loss",
-]
+__all__ = sorted(["__version__", *_engine.__all__, *_LAZY])
 
 
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # the next look-up is an ordinary attribute
+        return value
     raise AttributeError(f"module 'vgwidgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "info":
             from ._info import format_info, info
 
-            result, text = info(), None
+            result = info()
             text = format_info(result)
         elif args.command == "bench":
             from .bench import command

@@ -35,15 +35,16 @@ import numpy as np
 
 from ..engine import (
     MLPConfig,
+    check_int,
     derivative,
     get_activation,
     get_initializer,
     get_loss,
     init_mlp,
+    run_network,
+    to_arrays,
+    x64_context,
 )
-from ..engine._compat import x64_context
-from ..engine._network import run_network, to_arrays
-from ..engine._validate import check_int
 from ._data import N_CLASSES, N_EXAMPLES, N_PIXELS, load_digits
 from ._meanfield_repro import _wrap
 
@@ -138,7 +139,7 @@ def glorot_config(
 
 
 @functools.partial(jax.jit, static_argnames="structure")
-def _per_example(structure, params, x, y, knobs, state):
+def _per_example(structure, params, x, y, traced, state):
     """``(dC_i/ds_l, s_l)``, each ``(max_depth, batch, width)``."""
     loss = get_loss(structure.loss).fn
     # One copy of the biases per example: d(sum_i C_i)/d b_copy[l, i] = dC_i/ds_l of example i.
@@ -146,13 +147,11 @@ def _per_example(structure, params, x, y, knobs, state):
     b = jnp.broadcast_to(params.b_hidden[:, None, :], shape)
 
     def cost(b):
-        out = run_network(
-            structure, params._replace(b_hidden=b), x, knobs, state, knobs.train, knobs.momentum
-        )
+        out = run_network(structure, params._replace(b_hidden=b), x, traced, state)
         return jnp.sum(loss(out.out, y)), out.z
 
     grads, z = jax.grad(cost, has_aux=True)(b)
-    slope = derivative(get_activation(structure.activation).at(knobs.activation_param), z)
+    slope = derivative(get_activation(structure.activation).at(traced.activation_param), z)
     return jnp.std(grads, axis=(1, 2)), jnp.mean(slope**2, axis=(1, 2))
 
 
@@ -210,11 +209,11 @@ def measure_backprop_std(
     # The structure minus the initializer: the compiled pass serves every initializer.
     structure = config.structure._replace(initializer="normal")
     with x64_context(config.dtype):
-        arrays, x, knobs, state = to_arrays(
-            config, params, digits.x[:examples], config.traced, True, 0.1, None
+        arrays, x, traced, state = to_arrays(
+            structure, params, digits.x[:examples], config.traced, None
         )
         y = jnp.asarray(digits.y[:examples], x.dtype)
-        std, slope_sq = _per_example(structure, arrays, x, y, knobs, state)
+        std, slope_sq = _per_example(structure, arrays, x, y, traced, state)
         w = np.asarray(params.w_hidden, np.float64)
     return BackpropStd(
         np.asarray(std, np.float64),
@@ -276,7 +275,7 @@ def run(seeds: int = 3) -> dict:
     }
 
 
-def format(result: dict) -> str:
+def format_table(result: dict) -> str:
     """The per-layer table, the first-over-last ratios, eq. 13 and the paper's finding."""
     net, (standard, normalized) = result["network"], result["initializations"]
     lines = [

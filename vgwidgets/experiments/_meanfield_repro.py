@@ -256,7 +256,7 @@ def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, width=96, initial_indent="  ", subsequent_indent="  ")
 
 
-def format(result: dict) -> str:
+def format_table(result: dict) -> str:
     """Two tables: critical weight variances, then ln chi1 beside the measured rate."""
     net, low, high = result["network"], *result["paper_range"]
     lines = [
