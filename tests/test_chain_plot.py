@@ -2,12 +2,14 @@
 
 import io
 
+import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
 import vgwidgets as vg
+from vgwidgets.experiments import activation_curve
 from vgwidgets.plotting import bound_label, chain_figure, plot_chain, update_chain_figure
 
 ACTIVATIONS = sorted(vg.ACTIVATIONS)
@@ -17,6 +19,10 @@ def _result(weight=1.5, n=5, x=0.7, bias=0.1, activation="sigmoid", centre=False
     weights = np.full(n, weight)
     biases = vg.centred_biases(weights, x, activation=activation) if centre else np.full(n, bias)
     return vg.chain(weights, biases, x, activation=activation)
+
+
+def _draw(artists, result, activation, **kwargs):
+    return update_chain_figure(artists, result, activation_curve(activation, result.z), **kwargs)
 
 
 def _bar_ends(artists):
@@ -33,7 +39,7 @@ def _png(figure):
 def test_artists_hold_the_result(activation):
     artists = chain_figure()
     result = _result(activation=activation)
-    data = update_chain_figure(artists, result, activation)
+    data = _draw(artists, result, activation)
     bars = np.abs(np.concatenate([[result.first_derivative], result.factors]))
     np.testing.assert_allclose(data.bars, bars, rtol=1e-6)
     np.testing.assert_allclose(_bar_ends(artists), bars, rtol=1e-6)
@@ -71,7 +77,7 @@ def test_the_figure_is_redrawn_in_place_and_pyplot_never_knows():
     artists = chain_figure()
     first = _png(artists.figure)
     for n in (1, 30, 7):
-        update_chain_figure(artists, _result(n=n), "sigmoid", title=f"{n} layers")
+        _draw(artists, _result(n=n), "sigmoid", title=f"{n} layers")
         assert artists.title.get_text() == f"{n} layers"
         assert artists.ax_bars.get_xlim() == (0.4, n + 0.6)
         assert len(_bar_ends(artists)) == n
@@ -84,7 +90,7 @@ def test_overflow_is_clipped_marked_and_named():
     artists = chain_figure()
     result = _result(weight=150.0, n=30, x=1.0, centre=True)
     assert np.isinf(result.product)  # 37.5**29 is past float32's 3.4e38
-    data = update_chain_figure(artists, result, "sigmoid")
+    data = _draw(artists, result, "sigmoid")
     bottom, top = data.ylim
     assert np.isfinite([bottom, top]).all() and 0 < bottom < top
     infinite = np.isinf(data.running)
@@ -102,7 +108,7 @@ def test_zeros_inf_and_nan_all_draw():
     running = np.array([np.nan, np.inf, 0.0, 1e-30, 0.5, 0.2], np.float32)
     result = result._replace(factors=factors, product_b=running)
     artists = chain_figure()
-    data = update_chain_figure(artists, result, "tanh")
+    data = _draw(artists, result, "tanh")
     bottom, top = data.ylim
     np.testing.assert_array_equal(data.bar_ends[1:4], [bottom, top, bottom])
     np.testing.assert_array_equal(artists.zero_marks.get_xdata(), [2, 3])
@@ -117,7 +123,7 @@ def test_zeros_inf_and_nan_all_draw():
 def test_non_finite_z_is_left_out_of_the_curve_panel():
     result = _result(n=3)._replace(z=np.array([0.5, np.inf, -np.inf], np.float32))
     artists = chain_figure()
-    data = update_chain_figure(artists, result, "relu")
+    data = _draw(artists, result, "relu")
     assert np.isnan(data.points_z[1:]).all()
     assert artists.ax_slope.get_xlim() == (-6.0, 6.0)
     _png(artists.figure)
@@ -126,16 +132,31 @@ def test_non_finite_z_is_left_out_of_the_curve_panel():
 def test_too_many_layers_for_the_figure_is_a_value_error():
     artists = chain_figure(max_layers=3)
     with pytest.raises(ValueError, match="result must have 1 to 3 layers"):
-        update_chain_figure(artists, _result(n=4), "sigmoid")
+        _draw(artists, _result(n=4), "sigmoid")
     with pytest.raises(ValueError, match="activation must be one of"):
-        update_chain_figure(artists, _result(n=2), "softsine")
+        activation_curve("softsine")
     with pytest.raises(ValueError, match="max_layers"):
         chain_figure(max_layers=0)
 
 
 def test_plot_chain_draws_one_result():
     result = _result(weight=100.0, n=4, x=0.5, centre=True)
-    figure = plot_chain(result, "sigmoid", title="Nielsen's exploding chain")
+    figure = plot_chain(result, activation_curve("sigmoid", result.z),
+                        title="Nielsen's exploding chain")  # fmt: skip
     assert isinstance(figure, Figure)
     assert figure.get_suptitle() == "Nielsen's exploding chain"
     assert _png(figure).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_the_curve_is_the_activation_and_its_jax_grad(activation):
+    result = _result(weight=9.0, n=4, x=1.0, activation=activation)
+    curve = activation_curve(activation, result.z)
+    fn = vg.ACTIVATIONS[activation].fn
+    finite = np.abs(np.asarray(result.z))[np.isfinite(result.z)]
+    assert curve.half_width == max(6.0, 1.1 * float(finite.max()))
+    assert curve.z[0] == -curve.z[-1] and curve.z.shape == (401,)
+    np.testing.assert_allclose(curve.phi, np.asarray(fn(curve.z)), rtol=1e-6)
+    grad = np.array([float(jax.grad(fn)(z)) for z in curve.z[::40]])
+    np.testing.assert_allclose(curve.slope[::40], grad, rtol=1e-5, atol=1e-7)
+    assert (curve.name, curve.bound) == (activation, vg.ACTIVATIONS[activation].max_derivative)

@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from vgwidgets.plotting import regime_figure, update_regime_figure
-from vgwidgets.widgets._base import figure_png
+from vgwidgets.plotting import figure_png
 
 
 def test_artists_hold_the_values_and_the_prediction():

@@ -9,32 +9,35 @@ separates shrinking factors from growing ones (Nielsen, *Neural Networks and Dee
 ch. 5, eq. 122).
 
 The figure is built once by ``chain_figure`` and redrawn in place by ``update_chain_figure``, so a
-widget can call the latter on every change. Values the log axis cannot show are drawn for what
-they are: an ``inf`` (float32 overflow) is clipped to the top and marked, an exact 0 is marked at
-the bottom, a ``nan`` is marked in the middle, and a note in the panel says so.
+widget can call the latter on every change. It draws arrays it is given and compiles nothing:
+the curves come from ``vgwidgets.experiments.activation_curve``. Values the log axis cannot show
+are drawn for what they are (``_figure.py``): an ``inf`` (float32 overflow) is clipped to the top
+and marked, an exact 0 is marked at the bottom, a ``nan`` is marked in the middle, and a note in
+the panel says so.
 """
 
 from __future__ import annotations
 
 import fractions
-import math
 from typing import NamedTuple
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..engine import Activation, ChainResult, derivative, get_activation
-from ._figure import agg_figure, log_y, twin_x
+from ._figure import (
+    MARK_HEIGHTS,
+    agg_figure,
+    clip_to_axis,
+    log_limits,
+    log_y,
+    twin_x,
+    unplaceable_note,
+)
 
 MAX_LAYERS = 30
-_GRID = 401  # points on the activation curves; fixed, so each activation compiles once
-_MIN_HALF_WIDTH = 6.0  # the curves always show z in [-6, 6] at least
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _LAYER1 = "tab:orange"
 _FACTOR = "tab:blue"
 _OVERFLOW = "tab:red"
@@ -91,7 +94,7 @@ class ChainPlotData(NamedTuple):
       running: ``|dC/db_j|`` by the product formula (``ChainResult.product_b``).
       running_drawn: the line's drawn values: ``running`` clipped like ``bar_ends``.
       ylim: the log axis limits ``(bottom, top)``, finite and positive.
-      z_grid, phi, slope: the curves ``phi(z)`` and ``phi'(z)``, ``(401,)``.
+      z_grid, phi, slope: the curves ``phi(z)`` and ``phi'(z)`` (``ActivationCurve``'s).
       points_z, points_slope: ``z_j`` and ``phi'(z_j)`` (``nan`` where ``z_j`` is not finite).
       bound: ``sup phi'``.
       overflow: whether any bar or running value is ``inf``.
@@ -112,16 +115,6 @@ class ChainPlotData(NamedTuple):
     bound: float
     overflow: bool
     note: str
-
-
-@jax.jit
-def _grid(half_width):
-    return jnp.linspace(-half_width, half_width, _GRID)
-
-
-def _curves(activation: Activation, half_width: float):
-    z = _grid(jnp.float32(half_width))
-    return np.asarray(z), np.asarray(activation.fn(z)), np.asarray(derivative(activation.fn, z))
 
 
 def bound_label(bound: float) -> str:
@@ -226,47 +219,14 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     )  # fmt: skip
 
 
-def _log_limits(*arrays) -> tuple[float, float]:
-    """Decade limits around every finite positive value and 1, with room for the marks."""
-    values = np.concatenate([np.abs(np.asarray(a, np.float64)).ravel() for a in arrays])
-    shown = values[np.isfinite(values) & (values > 0)]
-    low = min(float(shown.min()) if shown.size else 1.0, 1.0)
-    high = max(float(shown.max()) if shown.size else 1.0, 1.0)
-    bottom = math.floor(math.log10(low) - 0.3) - (1 if np.any(values == 0) else 0)
-    top = math.ceil(math.log10(high) + 0.3) + (1 if np.any(np.isinf(values)) else 0)
-    return 10.0**bottom, 10.0**top
-
-
-def _clip(values, bottom, top):
-    """Drawable values: ``inf`` -> ``top``, 0 and ``nan`` -> ``bottom``."""
-    drawn = np.where(np.isinf(values), top, values)
-    return np.where(np.isnan(drawn) | (drawn <= 0), bottom, drawn)
-
-
-def _note(bars, running) -> str:
-    values = np.concatenate([bars, running])
-    lines = []
-    if np.any(np.isinf(values)):
-        lines.append(
-            f"overflow: inf\n(float32 max {_FLOAT32_MAX:.1e});\n"
-            "red triangles: values\nclipped at the top"
-        )
-    if np.any(values == 0):
-        lines.append("grey triangles: exact 0\n(no place on a log axis)")
-    if np.any(np.isnan(values)):
-        lines.append("red X: nan (inf times 0)")
-    return "\n\n".join(lines)
-
-
-def update_chain_figure(
-    artists: ChainArtists, result: ChainResult, activation, *, title: str = ""
-) -> ChainPlotData:
+def update_chain_figure(artists: ChainArtists, result, curve, *, title: str = "") -> ChainPlotData:
     """Redraw the figure of ``chain_figure`` in place for ``result``; nothing is rebuilt.
 
     Args:
       artists: from ``chain_figure``.
-      result: from ``vgwidgets.chain`` with ``L <= max_layers`` layers.
-      activation: the activation ``result`` was computed with, a name or an ``Activation``.
+      result: a ``ChainResult`` (``vgwidgets.chain``'s) with ``L <= max_layers`` layers.
+      curve: the activation ``result`` was computed with, sampled:
+        ``vgwidgets.experiments.activation_curve(activation, result.z)``.
       title: the figure's title.
 
     Returns:
@@ -274,13 +234,13 @@ def update_chain_figure(
 
     Example:
       >>> import vgwidgets as vg
+      >>> from vgwidgets.experiments import activation_curve
+      >>> result = vg.chain([2.0] * 3, [0.0] * 3, 1.0)
       >>> artists = chain_figure()
-      >>> data = update_chain_figure(artists, vg.chain([2.0] * 3, [0.0] * 3, 1.0), "sigmoid")
+      >>> data = update_chain_figure(artists, result, activation_curve("sigmoid", result.z))
       >>> data.bars.shape
       (3,)
     """
-    if not isinstance(activation, Activation):
-        activation = get_activation(activation)
     z = np.asarray(result.z, np.float64)
     n = z.shape[0]
     if not 1 <= n <= len(artists.bars):
@@ -295,18 +255,16 @@ def update_chain_figure(
         )
         running = np.abs(np.asarray(result.product_b, np.float64))
 
-    # Left panel: curves over a range that holds every finite z_j.
-    finite_z = z[np.isfinite(z)]
-    half_width = max(_MIN_HALF_WIDTH, 1.1 * float(np.abs(finite_z).max()) if finite_z.size else 0)
-    half_width = min(half_width, _FLOAT32_MAX / 2)
-    z_grid, phi, slope = _curves(activation, half_width)
+    # Left panel: the curves over their grid (which holds every finite z_j).
+    z_grid, phi, slope = curve.z, curve.phi, curve.slope
+    half_width = curve.half_width
     points_z = np.where(np.isfinite(z), z, np.nan)
     points_slope = np.where(np.isfinite(z), slopes, np.nan)
     artists.phi_line.set_data(z_grid, phi)
     artists.slope_line.set_data(z_grid, slope)
     artists.first_point.set_data(points_z[:1], points_slope[:1])
     artists.points.set_data(points_z[1:], points_slope[1:])
-    bound = activation.max_derivative
+    bound = curve.bound
     artists.bound_line.set_ydata([bound, bound])
     artists.bound_text.set_y(bound)
     artists.bound_text.set_text(bound_label(bound))
@@ -318,13 +276,13 @@ def update_chain_figure(
     pad = 0.08 * (phi_high - phi_low) or 1.0
     artists.ax_phi.set_ylim(phi_low - pad, phi_high + pad)
     artists.ax_slope.set_title(
-        f"{activation.name}: $\\varphi(z)$ = {activation.formula}, and its slope", fontsize=11
+        f"{curve.name}: $\\varphi(z)$ = {curve.formula}, and its slope", fontsize=11
     )
 
     # Right panel: clip what a log axis cannot show, and mark it.
-    bottom, top = _log_limits(bars, running)
-    bar_ends = _clip(bars, bottom, top)
-    running_drawn = _clip(running, bottom, top)
+    bottom, top = log_limits(bars, running)
+    bar_ends = clip_to_axis(bars, bottom, top)
+    running_drawn = clip_to_axis(running, bottom, top)
     for j, rect in enumerate(artists.bars):
         rect.set_visible(j < n)
         if j < n:
@@ -338,12 +296,12 @@ def update_chain_figure(
     inf_at = np.unique(both_layers[np.isinf(both)])
     zero_at = np.unique(both_layers[both == 0])
     nan_at = np.unique(both_layers[np.isnan(both)])
-    artists.inf_marks.set_data(inf_at, np.full(inf_at.shape, 0.975))
-    artists.zero_marks.set_data(zero_at, np.full(zero_at.shape, 0.025))
-    artists.nan_marks.set_data(nan_at, np.full(nan_at.shape, 0.5))
+    artists.inf_marks.set_data(inf_at, np.full(inf_at.shape, MARK_HEIGHTS["inf"]))
+    artists.zero_marks.set_data(zero_at, np.full(zero_at.shape, MARK_HEIGHTS["zero"]))
+    artists.nan_marks.set_data(nan_at, np.full(nan_at.shape, MARK_HEIGHTS["nan"]))
     artists.ax_bars.set_ylim(bottom, top)
     artists.ax_bars.set_xlim(0.4, n + 0.6)
-    note = _note(bars, running)
+    note = unplaceable_note(bars, running)
     artists.note.set_text(note)
     artists.title.set_text(title)
     return ChainPlotData(
@@ -364,14 +322,21 @@ def update_chain_figure(
     )
 
 
-def plot_chain(result: ChainResult, activation, *, title: str = "") -> Figure:
+def plot_chain(result, curve, *, title: str = "") -> Figure:
     """The chain figure for one ``result``, built and drawn in one call (for static use).
+
+    Args:
+      result: a ``ChainResult``.
+      curve: ``vgwidgets.experiments.activation_curve(activation, result.z)``.
+      title: the figure's title.
 
     Example:
       >>> import vgwidgets as vg
-      >>> fig = plot_chain(vg.chain([100.0] * 4, vg.centred_biases([100.0] * 4, 0.5), 0.5),
-      ...                  "sigmoid", title="Nielsen's exploding chain")
+      >>> from vgwidgets.experiments import activation_curve
+      >>> result = vg.chain([100.0] * 4, vg.centred_biases([100.0] * 4, 0.5), 0.5)
+      >>> fig = plot_chain(result, activation_curve("sigmoid", result.z),
+      ...                  title="Nielsen's exploding chain")
     """
     artists = chain_figure(max_layers=max(1, int(np.shape(result.z)[0])))
-    update_chain_figure(artists, result, activation, title=title)
+    update_chain_figure(artists, result, curve, title=title)
     return artists.figure

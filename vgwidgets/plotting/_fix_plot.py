@@ -6,9 +6,9 @@ configuration with gradient clipping is drawn twice: the clipped norms solid, th
 faint and dashed, so that the learner sees what clipping changed (Pascanu et al. 2013).
 
 The figure is built once by ``fix_figure`` and redrawn in place by ``update_fix_figure``. Values a
-log axis cannot show are drawn for what they are, as in the chain figure: ``inf`` (float32
-overflow) is clipped to the top and marked with a triangle, an exact 0 (underflow) is put at the
-bottom and marked, ``nan`` is marked in the middle, and a note says so.
+log axis cannot show are drawn for what they are, as in every figure (``_figure.py``): ``inf``
+(float32 overflow) is clipped to the top and marked with a triangle, an exact 0 (underflow) is
+put at the bottom and marked, ``nan`` is marked in the middle, and a note says so.
 """
 
 from __future__ import annotations
@@ -21,12 +21,18 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ._chain_plot import _clip, _log_limits
-from ._figure import agg_figure, log_y
+from ._figure import (
+    MARK_HEIGHTS,
+    agg_figure,
+    clip_to_axis,
+    log_limits,
+    log_y,
+    unplaceable_note,
+)
 
 # tab: red, blue, green, purple, orange, brown
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
-_MARK = {"inf": ("^", 0.975), "zero": ("v", 0.025), "nan": ("X", 0.5)}  # marker, axis height
+_MARK = {"inf": "^", "zero": "v", "nan": "X"}
 _TEST = {"inf": np.isinf, "zero": lambda w: w == 0, "nan": np.isnan}
 
 
@@ -118,7 +124,7 @@ def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> Fi
                     [], [], marker, color=color, mec="k", ms=8, ls="none", transform=xaxis,
                     clip_on=False, zorder=4,
                 )[0]
-                for kind, (marker, _) in _MARK.items()
+                for kind, marker in _MARK.items()
             }
         )  # fmt: skip
         lines.append(line)
@@ -131,18 +137,6 @@ def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> Fi
         color="tab:red", fontweight="bold",
     )  # fmt: skip
     return FixArtists(fig, ax, tuple(lines), tuple(faint), tuple(marks), note, title)
-
-
-def _note(values: list) -> str:
-    joined = np.concatenate(values) if values else np.zeros(0)
-    lines = []
-    if np.any(np.isinf(joined)):
-        lines.append("overflow: inf (float32 max 3.4e38);\ntriangles at the top")
-    if np.any(joined == 0):
-        lines.append("exact 0 (underflow, or b cancelled\nby batch norm): triangles at the bottom")
-    if np.any(np.isnan(joined)):
-        lines.append("nan (inf - inf or inf * 0):\ncrosses in the middle")
-    return "\n\n".join(lines)
 
 
 def update_fix_figure(
@@ -190,19 +184,19 @@ def update_fix_figure(
         for c in curves
     ]
     present = [v for v in values + unclipped if v is not None]
-    bottom, top = _log_limits(*present) if present else (1e-3, 10.0)
-    drawn = [None if v is None else _clip(v, bottom, top) for v in values]
+    bottom, top = log_limits(*present) if present else (1e-3, 10.0)
+    drawn = [None if v is None else clip_to_axis(v, bottom, top) for v in values]
     for slot in range(len(artists.lines)):
         v, u = values[slot], unclipped[slot]
         artists.lines[slot].set_visible(v is not None)
         artists.lines[slot].set_data(layers, drawn[slot] if v is not None else np.full(n, np.nan))
         artists.lines[slot].set_label(curves[slot].label if v is not None else "_hidden")
         artists.faint[slot].set_visible(u is not None)
-        artists.faint[slot].set_data(layers, _clip(u, bottom, top) if u is not None else [])
+        artists.faint[slot].set_data(layers, clip_to_axis(u, bottom, top) if u is not None else [])
         both = [w for w in (v, u) if w is not None]
-        for kind, (_, y) in _MARK.items():
+        for kind in _MARK:
             at = np.unique(np.concatenate([layers[_TEST[kind](w)] for w in both] or [[]]))
-            artists.marks[slot][kind].set_data(at, np.full(at.shape, y))
+            artists.marks[slot][kind].set_data(at, np.full(at.shape, MARK_HEIGHTS[kind]))
     artists.ax.set_ylim(bottom, top)
     artists.ax.set_xlim(0.5, n + 0.5)
     artists.ax.set_ylabel(ylabel + " (log scale)")
@@ -220,7 +214,9 @@ def update_fix_figure(
             handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
             frameon=False,
         )  # fmt: skip
-    note = _note([w for w in values + unclipped if w is not None])
+    note = unplaceable_note(
+        *present, zero_cause=" (underflow, or b\ncancelled by batch norm)"
+    )
     artists.note.set_text(note)
     artists.title.set_text(title)
     return FixPlotData(

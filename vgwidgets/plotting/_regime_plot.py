@@ -6,10 +6,10 @@ expected squared norm changes by ``chi1`` per layer). Right panel, on a log axis
 deviation of every layer's activations ``a_l``. Built once by ``regime_figure``, redrawn in
 place by ``update_regime_figure``.
 
-Values a log axis cannot place are drawn for what they are (as in the chain figure): ``inf`` at
-the top with a red triangle, an exact 0 at the bottom with a grey one, ``nan`` as a red X in the
-middle; the first layer whose forward pass overflowed (``LayerProbe.overflow_layer``) gets a red
-vertical line on both panels, and a note names it.
+Values a log axis cannot place are drawn for what they are (``_figure.py``, as in every figure):
+``inf`` at the top with a red triangle, an exact 0 at the bottom with a grey one, ``nan`` as a red
+X in the middle; the first layer whose forward pass overflowed (``LayerProbe.overflow_layer``)
+gets a red vertical line on both panels, and a note names it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ._chain_plot import _clip, _log_limits
-from ._figure import agg_figure, log_y
+from ._figure import (
+    MARK_HEIGHTS,
+    agg_figure,
+    clip_to_axis,
+    log_limits,
+    log_y,
+    unplaceable_note,
+)
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MEASURED = "tab:blue"
 _PREDICTED = "tab:orange"
 _STD = "tab:green"
@@ -162,33 +167,25 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
 
 def _drawn(values, ylim):
     """``inf`` at the top, 0 at the bottom, ``nan`` left out (a gap in the line)."""
-    return np.where(np.isnan(values), np.nan, _clip(values, *ylim))
+    return np.where(np.isnan(values), np.nan, clip_to_axis(values, *ylim))
 
 
 def _place(marks: Marks, layers, values, overflow_layer: int) -> None:
-    marks.inf.set_data(layers[np.isinf(values)], np.full(int(np.isinf(values).sum()), 0.975))
-    marks.zero.set_data(layers[values == 0], np.full(int((values == 0).sum()), 0.025))
-    marks.nan.set_data(layers[np.isnan(values)], np.full(int(np.isnan(values).sum()), 0.5))
+    for kind, at in (("inf", np.isinf(values)), ("zero", values == 0), ("nan", np.isnan(values))):
+        getattr(marks, kind).set_data(layers[at], np.full(int(at.sum()), MARK_HEIGHTS[kind]))
     marks.overflow.set_visible(overflow_layer > 0)
     if overflow_layer > 0:
         marks.overflow.set_xdata([overflow_layer, overflow_layer])
 
 
 def _note(grad, std, overflow_layer: int, dtype: str) -> str:
-    values = np.concatenate([grad, std])
     lines = []
     if overflow_layer > 0:
         lines.append(
             f"overflow: inf/nan in the\nforward pass from layer {overflow_layer}\n(red vertical line)"
         )
-    if np.any(np.isinf(values)):
-        largest = f"{_FLOAT32_MAX:.1e}" if dtype == "float32" else "1.8e308"
-        lines.append(f"inf: past {dtype}'s\nlargest number, {largest};\nred triangles at the top")
-    if np.any(np.isnan(values)):
-        lines.append("nan (e.g. inf - inf):\nred X")
-    if np.any(values == 0):
-        lines.append("exact 0: grey triangles\nat the bottom")
-    return "\n\n".join(lines)
+    lines.append(unplaceable_note(grad, std, dtype=dtype, zero_cause=" (underflow)"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def update_regime_figure(
@@ -239,8 +236,8 @@ def update_regime_figure(
     layers = np.arange(1, n + 1)
     overflow_layer = int(overflow_layer) + 1 if int(overflow_layer) >= 0 else 0
     shown = np.isfinite(predicted) & (predicted > 0)
-    grad_ylim = _log_limits(grad, predicted[shown])
-    std_ylim = _log_limits(std)
+    grad_ylim = log_limits(grad, predicted[shown])
+    std_ylim = log_limits(std)
     grad_drawn = _drawn(grad, grad_ylim)
     std_drawn = _drawn(std, std_ylim)
     predicted_drawn = np.where(shown, predicted, np.nan)

@@ -1,20 +1,28 @@
 """The widget layer: ipywidgets explorers that wire controls to the engine and the plotting.
 
-Each explorer is an ``ipywidgets.VBox``: evaluate it in a notebook cell to show it.
+Each explorer is an ``ipywidgets.VBox``: evaluate it in a notebook cell to show it. Every one
+subclasses ``Explorer`` (controls wired to one refresh, a PNG of one figure, errors shown inside)
+and is listed in ``EXPLORERS``. What they compute lives in ``vgwidgets.engine`` and
+``vgwidgets.experiments`` (``FixSpec``, ``RegimeResult``, ...), what they draw in
+``vgwidgets.plotting``.
 """
 
+from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
-from ._fix_comparison import FixComparison, FixControls, FixSpec, SlotControls
-from ._regime_explorer import RegimeControls, RegimeExplorer, RegimeResult
+from ._fix_comparison import FixComparison, FixControls, SlotControls
+from ._regime_explorer import RegimeControls, RegimeExplorer
+
+# Every explorer class, for code that treats them alike (the shared tests, the benchmark).
+EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer)
 
 __all__ = [
+    "EXPLORERS",
     "ChainControls",
     "ChainExplorer",
+    "Explorer",
     "FixComparison",
     "FixControls",
-    "FixSpec",
     "RegimeControls",
     "RegimeExplorer",
-    "RegimeResult",
     "SlotControls",
 ]

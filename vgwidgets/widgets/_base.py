@@ -15,38 +15,24 @@ the last good figure, result and plotted data stay, and the next valid change re
 from __future__ import annotations
 
 import html
-import io
 from typing import Any
 
 import ipywidgets as widgets
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..plotting import figure_png
+
+# A summary's warnings (overflow, nan, exact zeros): dark red, bold.
+WARN_STYLE = "color: #b00020; font-weight: bold;"
 _ERROR_STYLE = (
     "color: #8a1020; background: #fdecea; border: 1px solid #d9534f; border-radius: 4px; "
     "padding: 4px 8px; margin: 4px 0; font-family: monospace; white-space: pre-wrap;"
 )
 
 
-def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
-    """Render ``figure`` to PNG bytes with the Agg canvas (no pyplot, no display).
-
-    Example:
-      >>> from matplotlib.figure import Figure
-      >>> figure_png(Figure(figsize=(1, 1)))[:8]
-      b'\\x89PNG\\r\\n\\x1a\\n'
-    """
-    canvas = figure.canvas
-    if not isinstance(canvas, FigureCanvasAgg):
-        canvas = FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
-    fast = {"compress_level": 1}
-    if dpi is None:
-        canvas.print_png(buffer, pil_kwargs=fast)
-    else:
-        figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs=fast)
-    return buffer.getvalue()
+def warnings_html(notes) -> str:
+    """Each of ``notes`` (HTML) on its own line, in the warning style; "" for none."""
+    return "".join(f'<br><span style="{WARN_STYLE}">{note}</span>' for note in notes)
 
 
 def error_html(message: str) -> str:

@@ -6,8 +6,9 @@ Networks and Deep Learning*, ch. 5, eq. 122)
 
     dC/db_1 = phi'(z_1) * [w_2 phi'(z_2)] * ... * [w_L phi'(z_L)] * dC/da_L.
 
-The explorer only wires controls to ``vgwidgets.chain`` and ``vgwidgets.plotting``; it shows
-the product beside ``jax.grad``'s value, so the formula is checked on every change.
+The explorer only wires controls to ``vgwidgets.chain``, ``vgwidgets.experiments.activation_curve``
+(the curves ``phi`` and ``phi'`` it draws) and ``vgwidgets.plotting``; it shows the product
+beside ``jax.grad``'s value, so the formula is checked on every change.
 """
 
 from __future__ import annotations
@@ -17,10 +18,18 @@ from typing import NamedTuple
 import ipywidgets as widgets
 import numpy as np
 
-from ..engine import ACTIVATIONS, centred_biases, chain
-from ..engine._validate import check_choice, check_float, check_int
-from ..plotting import chain_figure, update_chain_figure
-from ._base import Explorer, labelled
+from ..engine import (
+    ACTIVATIONS,
+    centred_biases,
+    chain,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+)
+from ..experiments import activation_curve
+from ..plotting import FLOAT_MAX, chain_figure, update_chain_figure
+from ._base import Explorer, labelled, warnings_html
 
 N_LAYERS = (1, 30)
 # Linear, because a learner needs negative weights and 0 as well as Nielsen's w = 100:
@@ -30,8 +39,6 @@ N_LAYERS = (1, 30)
 WEIGHT = (-10.0, 150.0)
 BIAS = (-10.0, 10.0)
 X = (-5.0, 5.0)
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-_WARN = "color: #b00020; font-weight: bold;"
 
 
 class ChainControls(NamedTuple):
@@ -43,13 +50,6 @@ class ChainControls(NamedTuple):
     centre: widgets.Checkbox
     activation: widgets.Dropdown
     x: widgets.FloatSlider
-
-
-def _check_bool(name: str, value) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        # ValueError, as every boundary check here raises (engine/_validate.py).
-        raise ValueError(f"{name} must be True or False; got {value!r}.")  # noqa: TRY004
-    return bool(value)
 
 
 def relative_difference(a: float, b: float) -> float:
@@ -89,13 +89,12 @@ def product_summary(result) -> str:
     notes = []
     if np.any(np.isinf(values)):
         notes.append(
-            f"overflow: inf &mdash; the product passed float32's largest number, {_FLOAT32_MAX:.1e}"
+            "overflow: inf &mdash; the product passed float32's largest number, "
+            f"{FLOAT_MAX['float32']:.1e}"
         )
     if np.any(np.isnan(values)):
         notes.append("nan: an inf met a 0 (inf &times; 0 is undefined)")
-    if notes:
-        text += "".join(f'<br><span style="{_WARN}">{note}</span>' for note in notes)
-    return f"<div>{text}</div>"
+    return f"<div>{text}{warnings_html(notes)}</div>"
 
 
 class ChainExplorer(Explorer):
@@ -113,7 +112,14 @@ class ChainExplorer(Explorer):
       n_layers: ``L``, in ``[1, 30]``.
       weight: every ``w_j``, in ``[-10, 150]``.
       bias: every ``b_j``, in ``[-10, 10]`` (unused while ``centre`` is on).
-      centre: use ``centred_biases``, which put every ``z_j`` at 0, where ``phi'`` peaks.
+      centre: use ``centred_biases``, ``b_j = -w_j a_{j-1}``, which put every ``z_j`` at 0, so
+        that every factor is ``w phi'(0)``. ``phi'(0)`` is the slope's peak ``sup phi'`` for
+        sigmoid (1/4), tanh (1) and lifted_sigmoid, and equals it for elu, leaky_relu and prelu
+        (1, their linear part's slope; JAX takes it at 0). It is not the peak for: relu
+        (JAX's ``relu'(0) = 0``, so the centred relu chain's gradient is exactly 0), gelu
+        (``phi'(0) = 1/2``; the slope peaks at ``z = sqrt 2``, about 1.13) and selu (the
+        supremum ``lambda alpha``, about 1.76, is approached as ``z -> 0`` from below, where
+        JAX's ``selu'(0)`` takes its value; from above the slope is ``lambda``, about 1.05).
       activation: a key of ``ACTIVATIONS``.
       x: the input ``a_0``, in ``[-5, 5]``.
       continuous_update: recompute while a slider is dragged (each update renders a PNG,
@@ -146,10 +152,10 @@ class ChainExplorer(Explorer):
         n_layers = check_int("n_layers", n_layers, *N_LAYERS)
         weight = check_float("weight", weight, *WEIGHT)
         bias = check_float("bias", bias, *BIAS)
-        centre = _check_bool("centre", centre)
+        centre = check_bool("centre", centre)
         activation = check_choice("activation", activation, ACTIVATIONS)
         x = check_float("x", x, *X)
-        live = _check_bool("continuous_update", continuous_update)
+        live = check_bool("continuous_update", continuous_update)
 
         def slider(kind, description, value, limits, step, **extra):
             return labelled(
@@ -209,5 +215,6 @@ class ChainExplorer(Explorer):
             f"b = {bias}, x = {c.x.value:g};  "
             f"$\\partial C/\\partial b_1$ = {float(result.product):.3g}"
         )
-        plotted = update_chain_figure(self.artists, result, inputs["activation"], title=title)
+        curve = activation_curve(inputs["activation"], result.z)
+        plotted = update_chain_figure(self.artists, result, curve, title=title)
         return result, plotted, product_summary(result)

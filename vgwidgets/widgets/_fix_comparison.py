@@ -1,12 +1,10 @@
 """``FixComparison``: up to four networks, each with a fix, their per-layer gradients on one plot.
 
-Each configuration picks an activation, an initializer, a normalization (batch or layer), a
-residual connection every ``k`` layers and a gradient clipping; the depth, the weight scale and
-the bias scale are shared. All of them are probed on the same batch of handwritten digits
-(``vgwidgets.experiments.load_digits``) with parameters drawn from the same key, and their
-per-layer gradient norms are drawn on one log axis, with a table of the ratio of the first
-hidden layer's norm to the last one's: about 1 for a network whose layers all learn alike, far
-below 1 where the gradient vanishes, far above where it explodes.
+The explorer only wires controls to ``vgwidgets.experiments.compare`` (each slot a ``FixSpec``;
+the depth, the weight scale and the bias scale shared; every network probed on the same batch of
+handwritten digits, ``load_digits``, with parameters drawn from the same key) and to
+``vgwidgets.plotting``'s comparison figure, with a table of the ratio of the first hidden layer's
+norm to the last one's (``experiments.ratio``).
 
 **What is plotted.** By default ``||dC/dW_l||_F``, the gradient of the weights of layer ``l``:
 under batch normalization the bias ``b_l`` is cancelled by the mean subtraction, so
@@ -21,8 +19,7 @@ clipped gradient (what an optimizer would use; ``LayerProbe.clipped_grad_w_norm`
 dashed line the unclipped one; the ratio in the table is taken from the solid line.
 
 Moving a slider (depth, weight and bias scale, ``k``, the clipping threshold) or the clipping
-mode compiles nothing new: those are traced values of ``MLPConfig``, and every network is padded
-to ``MAX_DEPTH`` layers. A new activation, initializer or normalization compiles its network once.
+mode compiles nothing new (see ``vgwidgets.experiments.compare``).
 """
 
 from __future__ import annotations
@@ -35,130 +32,41 @@ import ipywidgets as widgets
 import jax
 import numpy as np
 
-from ..engine import ACTIVATIONS, CLIP_MODES, INITIALIZERS, NORMS, MLPConfig, init_mlp, probe
-from ..engine._validate import check_bool, check_choice, check_float, check_int
-from ..experiments import load_digits
-from ..plotting import FixCurve, fix_figure, update_fix_figure
-from ..plotting._fix_plot import COLORS
-from ._base import Explorer, labelled
+from ..engine import (
+    ACTIVATIONS,
+    CLIP_MODES,
+    INITIALIZERS,
+    NORMS,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+)
+from ..experiments import (
+    CLIP_THRESHOLD,
+    DEFAULT_SPECS,
+    FIX_MAX_DEPTH,
+    NORM_NAMES,
+    RESIDUAL_EVERY,
+    FixEntry,
+    FixSpec,
+    check_spec,
+    compare,
+    load_digits,
+    ratio,
+    ratio_trend,
+)
+from ..plotting import COLORS, FixCurve, fix_figure, update_fix_figure
+from ._base import WARN_STYLE, Explorer, labelled
 
 N_SLOTS = 4
-MAX_DEPTH = 50
-DEPTH = (1, MAX_DEPTH)
+DEPTH = (1, FIX_MAX_DEPTH)
 WEIGHT_SCALE = (0.1, 10.0)  # a gain on each initializer's own scale; 1 is the recipe's
 BIAS_SCALE = (0.0, 2.0)
-RESIDUAL = (0, 10)
-CLIP_THRESHOLD = (1e-4, 100.0)
 WIDTH = (2, 256)
 BATCH = (2, 1797)
 QUANTITIES = {"w": "grad_w_norm", "b": "grad_b_norm"}
 _YLABEL = {"w": "$\\|\\partial C/\\partial W_l\\|$", "b": "$\\|\\partial C/\\partial b_l\\|$"}
-_NORM_NAMES = {"none": "no normalization", "batch": "batch norm", "layer": "layer norm"}
-_WARN = "color: #b00020; font-weight: bold;"
-
-
-class FixSpec(NamedTuple):
-    """One configuration of the comparison (the shared depth and scales are set apart).
-
-    Attributes:
-      activation: a key of ``ACTIVATIONS``.
-      initializer: a key of ``INITIALIZERS``.
-      norm: a key of ``NORMS``: "none", "batch", "layer".
-      residual_every: ``k``, a skip connection every ``k`` layers, 0 for none, in ``[0, 10]``.
-      clip: one of ``CLIP_MODES``: "none", "value", "global_norm".
-      clip_threshold: in ``[1e-4, 100]``.
-      enabled: whether the configuration is computed and drawn.
-    """
-
-    activation: str
-    initializer: str
-    norm: str = "none"
-    residual_every: int = 0
-    clip: str = "none"
-    clip_threshold: float = 1.0
-    enabled: bool = True
-
-    def label(self) -> str:
-        """A short description, e.g. ``"sigmoid, normal_fan_in, batch norm"``."""
-        parts = [self.activation, self.initializer]
-        if self.norm != "none":
-            parts.append(_NORM_NAMES[self.norm])
-        if self.residual_every:
-            parts.append(f"skip every {self.residual_every}")
-        if self.clip != "none":
-            parts.append(f"clip {self.clip.replace('_', ' ')} {self.clip_threshold:g}")
-        return ", ".join(parts)
-
-
-# The baseline and three fixes of it: Nielsen's deep sigmoid network, whose gradient vanishes
-# towards the input; ReLU with He's initialization (He et al. 2015); the same sigmoid network
-# with batch normalization (Ioffe & Szegedy 2015); and with a skip connection every 2 layers
-# (He et al. 2016).
-DEFAULT_SPECS = (
-    FixSpec("sigmoid", "normal_fan_in"),
-    FixSpec("relu", "he_normal"),
-    FixSpec("sigmoid", "normal_fan_in", norm="batch"),
-    FixSpec("sigmoid", "normal_fan_in", residual_every=2),
-)
-
-
-def check_spec(name: str, spec) -> FixSpec:
-    """``spec`` (a ``FixSpec`` or a mapping of its fields) validated, as a ``FixSpec``."""
-    if isinstance(spec, Mapping):
-        unknown = set(spec) - set(FixSpec._fields)
-        if unknown:
-            raise ValueError(
-                f"{name} has unknown keys {sorted(unknown)}; valid keys: {list(FixSpec._fields)}."
-            )
-        if not {"activation", "initializer"} <= set(spec):
-            raise ValueError(f"{name} must give 'activation' and 'initializer'; got {dict(spec)}.")
-        spec = FixSpec(**spec)
-    if not isinstance(spec, FixSpec):
-        raise ValueError(f"{name} must be a FixSpec or a dict of its fields; got {spec!r}.")
-    return FixSpec(
-        check_choice(f"{name}.activation", spec.activation, ACTIVATIONS),
-        check_choice(f"{name}.initializer", spec.initializer, INITIALIZERS),
-        check_choice(f"{name}.norm", spec.norm, NORMS),
-        check_int(f"{name}.residual_every", spec.residual_every, *RESIDUAL),
-        check_choice(f"{name}.clip", spec.clip, CLIP_MODES),
-        check_float(f"{name}.clip_threshold", spec.clip_threshold, *CLIP_THRESHOLD),
-        check_bool(f"{name}.enabled", spec.enabled),
-    )
-
-
-class FixEntry(NamedTuple):
-    """One enabled configuration computed: its config, its parameters and what ``probe`` gave."""
-
-    spec: FixSpec
-    config: MLPConfig
-    params: object
-    probe: object
-
-
-def compare(specs, *, depth, weight_scale, bias_scale, width, x, y, key) -> tuple:
-    """Probe every enabled spec on ``(x, y)``: a tuple of ``FixEntry`` (``None`` where disabled).
-
-    Every network is padded to ``MAX_DEPTH`` hidden layers and drawn from the same ``key``, so
-    networks with the same initializer share their parameters (drawn once); the probes are
-    trimmed to ``depth`` layers (NumPy arrays).
-    """
-    entries, drawn = [], {}
-    for spec in specs:
-        if not spec.enabled:
-            entries.append(None)
-            continue
-        config = MLPConfig(
-            n_in=x.shape[1], depth=depth, width=width, n_out=y.shape[1],
-            activation=spec.activation, initializer=spec.initializer,
-            weight_scale=weight_scale, bias_scale=bias_scale, max_depth=MAX_DEPTH,
-            norm=spec.norm, residual_every=spec.residual_every, clip=spec.clip,
-            clip_threshold=spec.clip_threshold,
-        )  # fmt: skip
-        if spec.initializer not in drawn:
-            drawn[spec.initializer] = init_mlp(config, key=key)
-        params = drawn[spec.initializer]
-        entries.append(FixEntry(spec, config, params, probe(config, params, x, y).trim()))
-    return tuple(entries)
 
 
 def curve(entry: FixEntry, quantity: str, label: str) -> FixCurve:
@@ -170,15 +78,9 @@ def curve(entry: FixEntry, quantity: str, label: str) -> FixCurve:
     return FixCurve(label, getattr(entry.probe, "clipped_" + field), unclipped)
 
 
-def ratio(values) -> float:
-    """``values[0] / values[-1]``, first hidden layer over last, as IEEE division gives it."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(values[0]) / np.float64(values[-1]))
-
-
 def _cell(value: float) -> str:
     text = f"{value:.3g}"
-    return f'<span style="{_WARN}">{text}</span>' if not np.isfinite(value) else text
+    return f'<span style="{WARN_STYLE}">{text}</span>' if not np.isfinite(value) else text
 
 
 def ratio_table(entries, curves) -> str:
@@ -201,7 +103,7 @@ def ratio_table(entries, curves) -> str:
             notes.append("exact 0 in some layer")
         r = ratio(v)
         if not notes and np.isfinite(r):
-            notes.append("vanishing" if r < 1e-2 else "exploding" if r > 1e2 else "balanced")
+            notes.append(ratio_trend(r))
         colour = COLORS[slot]
         rows.append(
             f"<tr><td style='color:{colour}'>&#9632; {slot + 1}</td>"
@@ -250,7 +152,7 @@ class FixComparison(Explorer):
     is ``x``, ``y`` and the parameters' key ``key``.
 
     Args:
-      configs: 1 to 4 ``FixSpec`` (or dicts of their fields) for the slots; slots past them
+      specs: 1 to 4 ``FixSpec`` (or dicts of their fields) for the slots; slots past them
         take ``DEFAULT_SPECS``' entries, disabled. ``None``: ``DEFAULT_SPECS``, all enabled.
       depth: ``L``, in ``[1, 50]``.
       weight_scale: in ``[0.1, 10]``.
@@ -277,7 +179,7 @@ class FixComparison(Explorer):
     def __init__(
         self,
         *,
-        configs: Sequence | None = None,
+        specs: Sequence | None = None,
         depth: int = 20,
         weight_scale: float = 1.0,
         bias_scale: float = 0.0,
@@ -287,7 +189,7 @@ class FixComparison(Explorer):
         seed: int = 0,
         continuous_update: bool = False,
     ):
-        specs = self._check_configs(configs)
+        specs = self._check_specs(specs)
         depth = check_int("depth", depth, *DEPTH)
         weight_scale = check_float("weight_scale", weight_scale, *WEIGHT_SCALE)
         bias_scale = check_float("bias_scale", bias_scale, *BIAS_SCALE)
@@ -334,9 +236,9 @@ class FixComparison(Explorer):
                                          indent=False),
                 activation=dropdown("activation", list(ACTIVATIONS), spec.activation),
                 initializer=dropdown("initializer", list(INITIALIZERS), spec.initializer),
-                norm=dropdown("normalize", [(_NORM_NAMES[n], n) for n in NORMS], spec.norm),
+                norm=dropdown("normalize", [(NORM_NAMES[n], n) for n in NORMS], spec.norm),
                 residual_every=labelled(widgets.IntSlider(
-                    value=spec.residual_every, min=RESIDUAL[0], max=RESIDUAL[1],
+                    value=spec.residual_every, min=RESIDUAL_EVERY[0], max=RESIDUAL_EVERY[1],
                     description="skip every", continuous_update=live,
                     layout=widgets.Layout(width="15em")), narrow),
                 clip=dropdown("clip", [(m.replace("_", " "), m) for m in CLIP_MODES], spec.clip),
@@ -355,18 +257,16 @@ class FixComparison(Explorer):
         self.refresh()
 
     @staticmethod
-    def _check_configs(configs) -> tuple:
-        if configs is None:
+    def _check_specs(specs) -> tuple:
+        if specs is None:
             return DEFAULT_SPECS
-        if isinstance(configs, (str, Mapping, FixSpec)) or not isinstance(configs, Sequence):
+        if isinstance(specs, (str, Mapping, FixSpec)) or not isinstance(specs, Sequence):
             raise ValueError(
-                f"configs must be a list of 1 to {N_SLOTS} FixSpec (or dicts); got {configs!r}."
+                f"specs must be a list of 1 to {N_SLOTS} FixSpec (or dicts); got {specs!r}."
             )
-        if not 1 <= len(configs) <= N_SLOTS:
-            raise ValueError(
-                f"configs must hold 1 to {N_SLOTS} configurations; got {len(configs)}."
-            )
-        given = [check_spec(f"configs[{i}]", spec) for i, spec in enumerate(configs)]
+        if not 1 <= len(specs) <= N_SLOTS:
+            raise ValueError(f"specs must hold 1 to {N_SLOTS} configurations; got {len(specs)}.")
+        given = [check_spec(f"specs[{i}]", spec) for i, spec in enumerate(specs)]
         return (*given, *(s._replace(enabled=False) for s in DEFAULT_SPECS[len(given) :]))
 
     def specs(self) -> tuple:
