@@ -42,8 +42,8 @@ def test_engine_and_experiments_load_neither_matplotlib_nor_ipywidgets():
 
 def test_plotting_does_not_load_ipywidgets():
     loaded = _loaded(
-        "import vgwidgets, vgwidgets.plotting as p\n"
-        "p.plot_chain(vgwidgets.chain([2.0], [0.0], 1.0), 'sigmoid')"
+        "import vgwidgets, vgwidgets.plotting as p, vgwidgets.experiments as e\n"
+        "p.plot_chain(vgwidgets.chain([2.0], [0.0], 1.0), e.activation_curve('sigmoid'))"
     )
     assert "matplotlib" in loaded
     assert not {m for m in loaded if m.startswith("ipywidgets")}
