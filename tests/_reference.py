@@ -279,7 +279,7 @@ def unrolled_grads(config, params, x, y, *, train=True, running=None):
         out = a @ tree["w"][-1] + tree["b"][-1]
         return jnp.mean(vg.LOSSES[config.loss].fn(out, jnp.asarray(y, dtype)))
 
-    from vgwidgets.engine._compat import x64_context
+    from vgwidgets.engine import x64_context
 
     with x64_context(config.dtype):
         tree = jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype), tree)

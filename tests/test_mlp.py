@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import vgwidgets as vg
-from vgwidgets.engine import _mlp, _network, _params
+from vgwidgets.engine import _mlp  # the jitted probe itself, for its jaxpr
+from vgwidgets.engine import count_compilations, to_arrays
 
 from . import _reference as ref
 
@@ -170,10 +171,6 @@ def test_padded_layers_are_inert_and_padding_does_not_change_results():
     assert r_big.trim().norm_state.mean.shape == (3, 8)
 
 
-def _cache_sizes():
-    return _mlp._probe._cache_size(), _params._init._cache_size(), _network._apply._cache_size()
-
-
 def test_moving_continuous_controls_compiles_nothing_new():
     config = vg.MLPConfig(
         n_in=4, depth=2, width=8, n_out=2, max_depth=20, activation="leaky_relu", norm="batch"
@@ -182,9 +179,23 @@ def test_moving_continuous_controls_compiles_nothing_new():
     params = vg.init_mlp(config, key=jax.random.key(0))
     first = vg.probe(config, params, x, y)
     vg.apply_mlp(config, params, x)
-    before = _cache_sizes()
     rng = np.random.default_rng(0)
     state = first.norm_state
+    with count_compilations() as moving:
+        _move_controls(config, x, y, state, rng)
+        # init_mlp compiles per sizes, initializer and dtype only: not per activation or norm.
+        vg.init_mlp(config.replace(activation="prelu", norm="layer"), key=jax.random.key(0))
+    assert moving.count == 0, moving
+    # The counter does count: a new width is a new structure.
+    wider = config.replace(width=9)
+    wider_params, wider_state = vg.init_mlp(wider, key=jax.random.key(0)), vg.init_norm_state(wider)
+    with count_compilations() as widening:
+        vg.probe(wider, wider_params, x, y, state=wider_state)
+    assert widening.count == 1, widening
+
+
+def _move_controls(config, x, y, state, rng):
+    """Probe and apply 8 configs that differ from ``config`` in every traced value."""
     for i in range(8):
         moved = config.replace(
             depth=int(rng.integers(1, 21)),
@@ -203,13 +214,6 @@ def test_moving_continuous_controls_compiles_nothing_new():
             state=state, momentum=momentum,
         ).norm_state  # fmt: skip
         vg.apply_mlp(moved, moved_params, x, train=train, state=state, momentum=momentum)
-    # init_mlp compiles per sizes, initializer and dtype only: not per activation or norm.
-    vg.init_mlp(config.replace(activation="prelu", norm="layer"), key=jax.random.key(0))
-    assert _cache_sizes() == before
-    # The counter does count: a new width is a new structure.
-    wider = config.replace(width=9)
-    vg.probe(wider, vg.init_mlp(wider, key=jax.random.key(0)), x, y)
-    assert _mlp._probe._cache_size() == before[0] + 1
 
 
 def test_program_size_does_not_grow_with_depth():
@@ -220,11 +224,11 @@ def test_program_size_does_not_grow_with_depth():
         shapes = [(4, 8), (max_depth - 1, 8, 8), (max_depth, 8), (8, 2), (2,), (max_depth,)]
         params = vg.MLPParams(*(np.zeros(s) for s in shapes), *[np.ones((max_depth, 8))] * 2)
         x, y = _data(config)
-        params, x, knobs, state = _network.to_arrays(
-            config, params, x, config.traced, True, 0.1, None
+        params, x, traced, state = to_arrays(
+            config.structure, params, x, config.traced, None
         )
         jaxpr = jax.make_jaxpr(_mlp._probe, static_argnums=0)(
-            config.structure, params, x, y, knobs, state, 0.05
+            config.structure, params, x, y, traced, state, 0.05
         )
         return len(jaxpr.jaxpr.eqns), str(jaxpr)
 

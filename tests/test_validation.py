@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import vgwidgets as vg
+# White-box: the fixture below replaces the engine's jit-compiled entry points themselves.
 from vgwidgets.engine import _chain, _mlp, _network
 from vgwidgets.engine import _params as params_module
 

@@ -36,8 +36,9 @@ def _apply(transform: optax.GradientTransformation, grads):
     return transform.update(grads, transform.init(grads))[0]
 
 
-def _clip(grads, mode, threshold):
-    """``grads`` clipped by ``CLIP_MODES[mode]``; ``mode`` and ``threshold`` may be traced."""
+def clip_by_mode(grads, mode, threshold):
+    """``grads`` clipped by ``CLIP_MODES[mode]``, unchecked; ``mode`` (an index) and
+    ``threshold`` may be traced. ``clip_gradients`` is the checked form."""
     by_value = _apply(optax.clip(threshold), grads)
     by_norm = _apply(optax.clip_by_global_norm(threshold), grads)
     mode = jnp.asarray(mode, jnp.int32)
@@ -76,4 +77,4 @@ def clip_gradients(grads, *, mode: str, threshold: float):
                 f"{type(leaf).__name__} of dtype {dtype}. Pass gradients from jax.grad, or "
                 "arrays made with jnp.asarray(..., float)."
             )
-    return _clip(grads, mode, threshold)
+    return clip_by_mode(grads, mode, threshold)

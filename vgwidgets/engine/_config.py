@@ -1,9 +1,13 @@
-"""``MLPConfig``: the frozen description of a deep fully connected network."""
+"""``MLPConfig``, the frozen description of a deep fully connected network; its static and
+traced parts (``Structure``, ``Traced``); and ``MLPParams``, the parameters it is filled with."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
 
 from ._activations import ACTIVATIONS
 from ._clipping import CLIP_MODES
@@ -19,7 +23,8 @@ DTYPES = ("float32", "float64")
 
 
 class Structure(NamedTuple):
-    """The part of a config that fixes array shapes and code: a change here compiles anew."""
+    """The static part of an ``MLPConfig``: it fixes array shapes and code, so a change compiles
+    anew (the compiled functions take it as a static argument)."""
 
     n_in: int
     width: int
@@ -33,10 +38,16 @@ class Structure(NamedTuple):
 
 
 class Traced(NamedTuple):
-    """The part of a config that is passed as traced values: moving it compiles nothing new.
+    """The traced values of one call: moving any of them compiles nothing new.
 
-    ``activation_param`` is resolved (the activation's default for ``None``, 0 for an
-    activation without a parameter) and ``clip`` is an index into ``CLIP_MODES``.
+    ``MLPConfig.traced`` gives the config's own, as Python numbers: ``activation_param``
+    resolved (the activation's default for ``None``, 0 for an activation without a parameter)
+    and ``clip`` an index into ``CLIP_MODES``. ``train`` and ``momentum`` are arguments of
+    ``apply_mlp`` and ``probe``, not config fields: ``MLPConfig.traced`` holds their defaults
+    and the call replaces them. At the boundary every field becomes an array of the config's
+    dtype (int32 for ``depth``, ``residual_every`` and ``clip``, bool for ``train``) and the
+    record goes into the compiled function as one argument. ``weight_scale`` and
+    ``bias_scale`` are used only by ``init_mlp``'s draw.
     """
 
     depth: int
@@ -46,6 +57,42 @@ class Traced(NamedTuple):
     residual_every: int
     clip: int
     clip_threshold: float
+    train: bool = True
+    momentum: float = 0.1
+
+
+class MLPParams(NamedTuple):
+    """Parameters of an ``MLPConfig`` network, padded to ``max_depth`` hidden layers.
+
+    Every field exists for every config, so that one pytree shape serves them all; ``slope``
+    is used by PReLU only, ``norm_scale`` and ``norm_shift`` by ``norm != "none"`` only (their
+    gradients are 0 otherwise).
+
+    Attributes:
+      w_first: ``(n_in, width)``, hidden layer 1.
+      w_hidden: ``(max_depth - 1, width, width)``, hidden layers 2..max_depth.
+      b_hidden: ``(max_depth, width)``, the biases of hidden layers 1..max_depth.
+      w_out: ``(width, n_out)``.
+      b_out: ``(n_out,)``.
+      slope: ``(max_depth,)``, PReLU's learned slope ``a_l`` per hidden layer; starts at the
+        config's resolved ``activation_param``.
+      norm_scale: ``(max_depth, width)``, the normalization's ``gamma``; starts at 1.
+      norm_shift: ``(max_depth, width)``, the normalization's ``beta``; starts at 0.
+    """
+
+    w_first: jax.Array
+    w_hidden: jax.Array
+    b_hidden: jax.Array
+    w_out: jax.Array
+    b_out: jax.Array
+    slope: jax.Array
+    norm_scale: jax.Array
+    norm_shift: jax.Array
+
+
+def dtype_of(structure: Structure):
+    """The JAX dtype of a structure's arrays: ``jnp.float64`` or ``jnp.float32``."""
+    return jnp.float64 if structure.dtype == "float64" else jnp.float32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +106,16 @@ class MLPConfig:
     has none, since ``a_0 = x`` has ``n_in`` features, not ``width``; He et al. 2016).
 
     Hidden layers ``2..max_depth`` are stacked and run with ``jax.lax.scan``; layers past
-    ``depth`` are skipped by a mask. So ``depth`` (up to ``max_depth``), the scales,
-    ``activation_param``, ``residual_every``, ``clip`` and ``clip_threshold`` are traced values
-    (``traced``): moving them compiles nothing new. Everything else is in ``structure`` and is
-    part of the compilation key.
+    ``depth`` are skipped by a mask. The fields split in two, and this is the one place that
+    says which:
+
+    - static (``structure``, a ``Structure``, part of the compilation key: a change compiles
+      anew): ``n_in``, ``width``, ``n_out``, ``max_depth``, ``activation``, ``initializer``,
+      ``loss``, ``dtype``, ``norm``;
+    - traced (``traced``, a ``Traced``, passed as arrays: moving them compiles nothing new):
+      ``depth`` (up to ``max_depth``), ``weight_scale``, ``bias_scale``, ``activation_param``,
+      ``residual_every``, ``clip``, ``clip_threshold``; the same record carries the calls'
+      ``train`` and ``momentum``.
 
     Attributes:
       n_in, width, n_out: layer sizes.
@@ -150,7 +203,8 @@ class MLPConfig:
 
     @property
     def traced(self) -> Traced:
-        """The traced (compile-free) part of the config, ``activation_param`` resolved."""
+        """The traced (compile-free) part of the config, ``activation_param`` resolved and
+        ``train``, ``momentum`` at their defaults."""
         param = ACTIVATIONS[self.activation].param
         if self.activation_param is not None:
             value = self.activation_param

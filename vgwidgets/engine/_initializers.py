@@ -54,9 +54,20 @@ INITIALIZERS: dict[str, Initializer] = {}
 def register_initializer(name: str, *, weight, bias, description: str) -> Initializer:
     """Add an initializer to the registry and return its entry.
 
+    Args:
+      name: the registry key (``MLPConfig.initializer``).
+      weight, bias: ``jax.nn.initializers``-style ``(key, shape, dtype) -> array``.
+      description: a short plain-text description.
+
+    Returns:
+      The new ``Initializer``.
+
     Example:
-      >>> register_initializer("tiny", weight=jinit.normal(1e-3), bias=jinit.zeros,
-      ...                      description="W ~ N(0, 1e-6)")  # doctest: +SKIP
+      >>> entry = register_initializer("tiny", weight=jinit.normal(1e-3), bias=jinit.zeros,
+      ...                              description="W ~ N(0, 1e-6)")
+      >>> get_initializer("tiny").description
+      'W ~ N(0, 1e-6)'
+      >>> del INITIALIZERS["tiny"]  # (leave the registry as it was)
     """
     entry = Initializer(name, weight, bias, description)
     INITIALIZERS[name] = entry

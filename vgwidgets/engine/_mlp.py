@@ -18,13 +18,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._activations import derivative, get_activation
-from ._clipping import _clip, global_norm
+from ._boundary import prepare, to_arrays
+from ._clipping import clip_by_mode, global_norm
 from ._compat import x64_context
-from ._config import MLPConfig, Structure
+from ._config import MLPConfig, MLPParams, Structure, Traced
 from ._losses import get_loss
-from ._network import Knobs, prepare, scan_layers, to_arrays
+from ._network import scan_layers
 from ._normalization import NormState
-from ._params import MLPParams, _init, init_mlp  # noqa: F401  (the engine's old home of these)
 from ._validate import check_array, check_float
 
 
@@ -114,7 +114,7 @@ def _per_layer_norms(grads: MLPParams):
 
 @functools.partial(jax.jit, static_argnames="structure")
 def _probe(
-    structure: Structure, params: MLPParams, x, y, knobs: Knobs, state, saturation
+    structure: Structure, params: MLPParams, x, y, traced: Traced, state, saturation
 ) -> LayerProbe:
     act = get_activation(structure.activation)
 
@@ -135,7 +135,7 @@ def _probe(
 
     def mean_loss(params):
         logits, summaries, active, norm_state = scan_layers(
-            structure, params, x, knobs, state, knobs.train, knobs.momentum, emit=summarize
+            structure, params, x, traced, state, emit=summarize
         )
         cost = jnp.mean(get_loss(structure.loss).fn(logits, y))
         return cost, (summaries, active, norm_state)
@@ -144,7 +144,7 @@ def _probe(
         mean_loss, has_aux=True
     )(params)
     *stats, finite, no_nan = summaries
-    clipped = _clip(grads, knobs.clip, knobs.clip_threshold)
+    clipped = clip_by_mode(grads, traced.clip, traced.clip_threshold)
     per_layer = (
         *_per_layer_norms(grads),
         jnp.abs(grads.slope),
@@ -205,6 +205,7 @@ def probe(
 
     Example:
       >>> import jax, jax.numpy as jnp
+      >>> from vgwidgets.engine import init_mlp
       >>> cfg = MLPConfig(n_in=4, depth=3, width=8, n_out=2, clip="global_norm")
       >>> params = init_mlp(cfg, key=jax.random.key(0))
       >>> r = probe(cfg, params, jnp.ones((5, 4)), jnp.zeros((5, 2)))
@@ -215,9 +216,7 @@ def probe(
       Nielsen, *Neural Networks and Deep Learning*, ch. 5 (2015). Pascanu, Mikolov, Bengio,
       ICML 2013 (clipping). Ioffe & Szegedy, ICML 2015 (batch normalization).
     """
-    structure, x, traced, train, momentum = prepare(
-        config, params, x, train=train, state=state, momentum=momentum
-    )
+    structure, x, traced = prepare(config, params, x, train=train, state=state, momentum=momentum)
     y = check_array("y", y, ndim=2)
     if y.shape != (x.shape[0], structure.n_out):
         raise ValueError(
@@ -225,5 +224,5 @@ def probe(
         )
     saturation = check_float("saturation", saturation, 0.0, 1.0)
     with x64_context(config.dtype):
-        params, x, knobs, state = to_arrays(config, params, x, traced, train, momentum, state)
-        return _probe(structure, params, x, jnp.asarray(y, x.dtype), knobs, state, saturation)
+        params, x, traced, state = to_arrays(structure, params, x, traced, state)
+        return _probe(structure, params, x, jnp.asarray(y, x.dtype), traced, state, saturation)

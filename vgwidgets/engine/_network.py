@@ -26,11 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._activations import get_activation
+from ._boundary import prepare, to_arrays
 from ._compat import x64_context
-from ._config import MLPConfig, Structure
+from ._config import MLPConfig, MLPParams, Structure, Traced
 from ._normalization import NormState, normalize
-from ._params import MLPParams, check_config, check_params, check_state, dtype_of, init_norm_state
-from ._validate import check_array, check_bool, check_float
 
 
 class MLPOutput(NamedTuple):
@@ -74,12 +73,17 @@ def _keep_arrays(layer: dict, p) -> dict:
     return {name: layer[name] for name in ("z", "u", "a") if name in layer}
 
 
-def scan_layers(structure: Structure, params: MLPParams, x, traced, state, train, momentum, *,
+def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, state, *,
                 emit=_keep_arrays):  # fmt: skip
-    """The traceable forward pass (``traced`` holds arrays for ``depth``,
-    ``activation_param`` and ``residual_every``).
+    """The traceable forward pass: ``(logits, per-layer emits, active, norm_state)``.
 
     Args:
+      structure: the network's static part.
+      params: ``MLPParams`` as arrays.
+      x: ``(batch, n_in)``.
+      traced: a ``Traced`` of arrays (``to_arrays``); its ``depth``, ``activation_param``,
+        ``residual_every``, ``train`` and ``momentum`` are used here.
+      state: a ``NormState`` of arrays.
       emit: ``(layer, p) -> pytree``, what to keep of each hidden layer, given the layer's
         ``{"z", "a"[, "u"]}`` (``a`` with its skip added) and its activation parameter ``p``;
         the results are stacked along a leading ``max_depth`` axis. Keeping per-layer
@@ -108,7 +112,9 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced, state, train
         """One layer from the per-layer values ``v``: ``{"z", "a"[, "u"][, "mean", "var"]}``."""
         z = a_prev @ w + v["b"]
         scale, shift, mean, var = (v.get(name) for name in ("scale", "shift", "mean", "var"))
-        u, mean, var = normalize(norm, z, scale, shift, mean, var, train=train, momentum=momentum)
+        u, mean, var = normalize(
+            norm, z, scale, shift, mean, var, train=traced.train, momentum=traced.momentum
+        )
         out = {"z": z, "a": act.at(v["p"])(u)}
         if norm != "none":
             out["u"] = u
@@ -157,73 +163,28 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced, state, train
     )
 
 
-def run_network(structure: Structure, params: MLPParams, x, traced, state, train, momentum):
-    """The traceable forward pass, every hidden layer's arrays kept: an ``MLPOutput``."""
-    logits, kept, active, norm_state = scan_layers(
-        structure, params, x, traced, state, train, momentum
-    )
+def run_network(structure: Structure, params: MLPParams, x, traced: Traced, state) -> MLPOutput:
+    """The traceable forward pass, every hidden layer's arrays kept: an ``MLPOutput``.
+
+    ``apply_mlp`` without the checks, for use inside ``jit``, ``grad`` or ``vmap``: the
+    arguments are arrays as ``to_arrays`` makes them, ``structure`` static.
+
+    Example:
+      >>> import jax
+      >>> from vgwidgets.engine import init_mlp
+      >>> cfg = MLPConfig(n_in=2, depth=3, width=4, n_out=1)
+      >>> params = init_mlp(cfg, key=jax.random.key(0))
+      >>> arrays = to_arrays(cfg.structure, params, np.ones((5, 2)), cfg.traced, None)
+      >>> run_network(cfg.structure, *arrays).a.shape
+      (3, 5, 4)
+    """
+    logits, kept, active, norm_state = scan_layers(structure, params, x, traced, state)
     return MLPOutput(logits, kept["z"], kept.get("u", kept["z"]), kept["a"], active, norm_state)
 
 
-class Knobs(NamedTuple):
-    """Traced arguments of the compiled functions (arrays)."""
-
-    depth: jax.Array
-    activation_param: jax.Array
-    residual_every: jax.Array
-    clip: jax.Array
-    clip_threshold: jax.Array
-    train: jax.Array
-    momentum: jax.Array
-
-
 @functools.partial(jax.jit, static_argnames="structure")
-def _apply(structure: Structure, params: MLPParams, x, knobs: Knobs, state) -> MLPOutput:
-    return run_network(structure, params, x, knobs, state, knobs.train, knobs.momentum)
-
-
-def prepare(config: MLPConfig, params, x, *, train, state, momentum):
-    """Validate the shared arguments of ``apply_mlp`` and ``probe``, before any tracing.
-
-    Returns ``(structure, x as an array, knobs, state)``; call inside ``x64_context``.
-    """
-    check_config(config)
-    structure = config.structure
-    x = check_array("x", x, ndim=2)
-    if x.shape[1] != structure.n_in:
-        raise ValueError(f"x must have shape (batch, n_in={structure.n_in}); got {x.shape}.")
-    if x.shape[0] < 1:
-        raise ValueError(f"x must hold at least 1 example (batch >= 1); got shape {x.shape}.")
-    check_params(structure, params)
-    train = check_bool("train", train)
-    momentum = check_float("momentum", momentum, 0.0, 1.0)
-    if structure.norm == "batch" and train and x.shape[0] < 2:
-        raise ValueError(
-            f"x must hold at least 2 examples for batch normalization in training mode (batch "
-            f"statistics of one example are 0/0); got {x.shape[0]}. Use train=False, or "
-            f"norm='layer'."
-        )
-    if state is not None:
-        check_state(structure, state)
-    return structure, x, config.traced, train, momentum
-
-
-def to_arrays(config: MLPConfig, params, x, traced, train, momentum, state):
-    """``(params, x, knobs, state)`` as arrays of the config's dtype; inside ``x64_context``."""
-    dtype = dtype_of(config.structure)
-    params = MLPParams(*(jnp.asarray(v, dtype) for v in params))
-    state = init_norm_state(config) if state is None else state
-    knobs = Knobs(
-        jnp.asarray(traced.depth, jnp.int32),
-        jnp.asarray(traced.activation_param, dtype),
-        jnp.asarray(traced.residual_every, jnp.int32),
-        jnp.asarray(traced.clip, jnp.int32),
-        jnp.asarray(traced.clip_threshold, dtype),
-        jnp.asarray(train),
-        jnp.asarray(momentum, dtype),
-    )
-    state = NormState(*(jnp.asarray(v, dtype) for v in state))
-    return params, jnp.asarray(x, dtype), knobs, state
+def _apply(structure: Structure, params: MLPParams, x, traced: Traced, state) -> MLPOutput:
+    return run_network(structure, params, x, traced, state)
 
 
 def apply_mlp(
@@ -249,6 +210,7 @@ def apply_mlp(
 
     Example:
       >>> import jax, numpy as np
+      >>> from vgwidgets.engine import init_mlp
       >>> cfg = MLPConfig(n_in=4, depth=3, width=8, n_out=2, norm="batch")
       >>> params = init_mlp(cfg, key=jax.random.key(0))
       >>> r = apply_mlp(cfg, params, np.ones((5, 4)))
@@ -258,9 +220,6 @@ def apply_mlp(
     References:
       Ioffe & Szegedy, ICML 2015; Ba et al. 2016; He et al., CVPR 2016.
     """
-    structure, x, traced, train, momentum = prepare(
-        config, params, x, train=train, state=state, momentum=momentum
-    )
+    structure, x, traced = prepare(config, params, x, train=train, state=state, momentum=momentum)
     with x64_context(config.dtype):
-        params, x, knobs, state = to_arrays(config, params, x, traced, train, momentum, state)
-        return _apply(structure, params, x, knobs, state)
+        return _apply(structure, *to_arrays(structure, params, x, traced, state))
