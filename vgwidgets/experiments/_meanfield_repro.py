@@ -32,9 +32,16 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from ..engine import MLPConfig, get_activation, init_mlp, probe
-from ..engine._meanfield import critical_weight_var, mean_field
-from ..engine._validate import check_float, check_int
+from ..engine import (
+    MLPConfig,
+    check_float,
+    check_int,
+    critical_weight_var,
+    get_activation,
+    init_mlp,
+    mean_field,
+    probe,
+)
 
 REFERENCE = (
     "Poole et al., 'Exponential expressivity in deep neural networks through transient chaos', "

@@ -23,8 +23,15 @@ import textwrap
 import jax
 import numpy as np
 
-from ..engine import MLPConfig, centred_biases, chain, count_compilations, init_mlp, probe
-from ..engine._validate import check_int
+from ..engine import (
+    MLPConfig,
+    centred_biases,
+    chain,
+    check_int,
+    count_compilations,
+    init_mlp,
+    probe,
+)
 from ._data import load_digits
 from ._registry import Reproduction
 
