@@ -117,7 +117,7 @@ def register_activation(
       >>> import jax.numpy as jnp
       >>> entry = register_activation("softsign", lambda z: z / (1 + jnp.abs(z)),
       ...                             max_derivative=1.0, formula="z/(1+|z|)")
-      >>> float(get_activation("softsign")(jnp.array(1.0)))
+      >>> float(get_activation("softsign").fn(jnp.array(1.0)))
       0.5
       >>> del ACTIVATIONS["softsign"]  # (leave the registry as it was)
     """
