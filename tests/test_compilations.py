@@ -25,6 +25,8 @@ def test_a_new_function_counts_once_a_repeat_zero_a_new_shape_once():
     with count_compilations() as new_shape:
         fn(nine)
     assert (first.count, again.count, new_shape.count) == (1, 0, 1)
+    (name,) = first.names
+    assert "triple" in name or name == "?"  # "?": a JAX that reports no names (0.4.30)
     assert again.names == [] and again.seconds() == {}
     phases = first.seconds("triple")
     assert set(phases) == {"tracing", "lowering", "compiling"}

@@ -2,69 +2,30 @@
 
 Both compute what ``vgwidgets.probe`` computes for the active layers (the cost, ``||dC/db_l||``,
 ``||dC/dW_l||_F`` and the activation statistics) from the same parameters and data, so that a
-timing compares the same work. ``check`` compares a baseline's numbers with the engine's; the
-benchmark runs it before timing, and a baseline that disagrees is reported, not timed.
-
-NumPy: a Python loop over layers, forward then backward by the chain rule, written out
-(``dz_l = da_l * phi'(z_l)``, ``dC/db_l = sum_batch dz_l``, ``dC/dW_l = a_{l-1}^T dz_l``,
-``da_{l-1} = dz_l W_l^T``). PyTorch: ``nn.Linear`` layers in a loop, ``loss.backward()``, the
-norms read from every layer's retained ``.grad`` (set to ``None`` before each call, as
-``zero_grad`` does), the statistics under ``no_grad``.
+timing compares the same work; BENCHMARKS.md describes each. ``check`` compares a baseline's
+numbers with the engine's; the benchmark runs it before timing, and a baseline that disagrees
+is reported, not timed. ``prepare_grad_only`` is the bare ``jax.grad`` reference.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from ..engine import LayerProbe, MLPConfig, MLPParams, get_activation
+from ..engine import LayerProbe, MLPConfig, MLPParams, get_activation, get_loss
 
-FIELDS = (
-    "loss",
-    "grad_b_norm",
-    "grad_w_norm",
-    "act_mean",
-    "act_std",
-    "preact_std",
-    "saturated_frac",
-    "dead_frac",
-)
-_NORMS = ("grad_b_norm", "grad_w_norm")
-_FRACTIONS = ("saturated_frac", "dead_frac")
-
-
-class BaselineProbe(NamedTuple):
-    """What a baseline computes: ``LayerProbe``'s fields for the active layers, ``(depth,)``."""
-
-    loss: Any
-    grad_b_norm: Any
-    grad_w_norm: Any
-    act_mean: Any
-    act_std: Any
-    preact_std: Any
-    saturated_frac: Any
-    dead_frac: Any
-
-
-class Baseline(NamedTuple):
-    """A way of computing the probe outside the engine.
-
-    Attributes:
-      name: "numpy" or "torch".
-      description: one line, for the report.
-      unavailable: ``() -> str | None``: why it cannot run here, or ``None``.
-      prepare: ``(config, params, x, y, saturation) -> (run, to_numpy)``: ``run()`` does the
-        timed work and returns a ``BaselineProbe`` in the baseline's own arrays;
-        ``to_numpy`` turns that into NumPy arrays.
-    """
-
-    name: str
-    description: str
-    unavailable: Callable[[], str | None]
-    prepare: Callable
-
+# The probe's fields that every baseline computes; the gradient norms and the fractions among them.
+BASELINE_FIELDS = (
+    "loss", "grad_b_norm", "grad_w_norm", "act_mean", "act_std", "preact_std",
+    "saturated_frac", "dead_frac",
+)  # fmt: skip
+NORM_FIELDS = ("grad_b_norm", "grad_w_norm")
+FRACTION_FIELDS = ("saturated_frac", "dead_frac")
+BaselineProbe = namedtuple("BaselineProbe", BASELINE_FIELDS)
+BaselineProbe.__doc__ = "What a baseline computes: ``LayerProbe``'s fields for the active layers."
 
 # phi and phi' (from z and a = phi(z)) for the activations that the baselines know.
 _NUMPY_PHI = {
@@ -72,8 +33,22 @@ _NUMPY_PHI = {
     "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
     "relu": (lambda z: np.maximum(z, 0.0), lambda z, a: (z > 0).astype(z.dtype)),
 }
-ACTIVATIONS = tuple(_NUMPY_PHI)
-LOSSES = ("cross_entropy", "squared_error", "softmax_cross_entropy")
+BASELINE_ACTIVATIONS = tuple(_NUMPY_PHI)
+BASELINE_LOSSES = ("cross_entropy", "squared_error", "softmax_cross_entropy")
+
+
+class Baseline(NamedTuple):
+    """A way of computing the probe outside the engine.
+
+    ``unavailable()`` says why it cannot run here (or ``None``); ``prepare(config, params, x, y,
+    saturation)`` returns ``(run, to_numpy)``: ``run()`` does the timed work and returns a
+    ``BaselineProbe`` in the baseline's own arrays, ``to_numpy`` turns it into NumPy arrays.
+    """
+
+    name: str
+    description: str
+    unavailable: Callable[[], str | None]
+    prepare: Callable
 
 
 def _layers(config: MLPConfig, params: MLPParams):
@@ -86,29 +61,28 @@ def _layers(config: MLPConfig, params: MLPParams):
 def _supported(config: MLPConfig) -> None:
     if config.activation not in _NUMPY_PHI:
         raise ValueError(
-            f"the baselines know the activations {', '.join(ACTIVATIONS)}; "
+            f"the baselines know the activations {', '.join(BASELINE_ACTIVATIONS)}; "
             f"got activation={config.activation!r}."
         )
-    if config.loss not in LOSSES:
-        raise ValueError(f"the baselines know the losses {', '.join(LOSSES)}; got {config.loss!r}.")
+    if config.loss not in BASELINE_LOSSES:
+        known = ", ".join(BASELINE_LOSSES)
+        raise ValueError(f"the baselines know the losses {known}; got {config.loss!r}.")
 
 
 def _numpy_loss(name: str, out, y):
     """Batch-mean cost and its gradient with respect to ``out``."""
-    batch = out.shape[0]
     if name == "cross_entropy":
         # -y log s(out) - (1 - y) log(1 - s(out)), written stably; gradient s(out) - y.
         per = np.maximum(out, 0) - out * y + np.log1p(np.exp(-np.abs(out)))
         grad = 1.0 / (1.0 + np.exp(-out)) - y
     elif name == "squared_error":
-        per = 0.5 * (out - y) ** 2
-        grad = out - y
+        per, grad = 0.5 * (out - y) ** 2, out - y
     else:  # softmax_cross_entropy
         shifted = out - out.max(axis=-1, keepdims=True)
         log_softmax = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
         per = -y * log_softmax
         grad = np.exp(log_softmax) * y.sum(axis=-1, keepdims=True) - y
-    return np.mean(np.sum(per, axis=-1)), (grad / batch).astype(out.dtype)
+    return np.mean(np.sum(per, axis=-1)), (grad / out.shape[0]).astype(out.dtype)
 
 
 def _prepare_numpy(config: MLPConfig, params: MLPParams, x, y, saturation: float):
@@ -126,10 +100,8 @@ def _prepare_numpy(config: MLPConfig, params: MLPParams, x, y, saturation: float
             a, inputs, zs, acts = x, [], [], []
             for w, b in hidden:
                 inputs.append(a)
-                z = a @ w + b
-                a = phi(z)
-                zs.append(z)
-                acts.append(a)
+                zs.append(a @ w + b)
+                acts.append(a := phi(zs[-1]))
             loss, dout = _numpy_loss(config.loss, a @ w_out + b_out, y)
             da = dout @ w_out.T
             grad_b, grad_w = [0.0] * len(hidden), [0.0] * len(hidden)
@@ -142,15 +114,11 @@ def _prepare_numpy(config: MLPConfig, params: MLPParams, x, y, saturation: float
                     da = dz @ hidden[layer][0].T
             z_all, a_all, s_all = np.stack(zs), np.stack(acts), np.stack(slopes)
             return BaselineProbe(
-                loss,
-                np.array(grad_b),
-                np.array(grad_w),
-                a_all.mean(axis=(1, 2)),
-                a_all.std(axis=(1, 2)),
-                z_all.std(axis=(1, 2)),
+                loss, np.array(grad_b), np.array(grad_w), a_all.mean(axis=(1, 2)),
+                a_all.std(axis=(1, 2)), z_all.std(axis=(1, 2)),
                 np.mean(np.abs(s_all) <= bound, axis=(1, 2)),
                 np.mean(np.all(a_all == 0, axis=1), axis=-1),
-            )
+            )  # fmt: skip
 
     return run, lambda result: BaselineProbe(*(np.asarray(v) for v in result))
 
@@ -186,13 +154,11 @@ def _prepare_torch(config: MLPConfig, params: MLPParams, x, y, saturation: float
             linear.weight.copy_(torch.from_numpy(np.array(w.T)))
             linear.bias.copy_(torch.from_numpy(np.array(b)))
         layers.append(linear)
-    x = torch.as_tensor(np.asarray(x), dtype=dtype, device=device)
-    y = torch.as_tensor(np.asarray(y), dtype=dtype, device=device)
-    phi = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[config.activation]
-    slope_of = {
-        "sigmoid": lambda z, a: a * (1 - a),
-        "tanh": lambda z, a: 1 - a * a,
-        "relu": lambda z, a: (z > 0).to(z.dtype),
+    x, y = (torch.as_tensor(np.asarray(v), dtype=dtype, device=device) for v in (x, y))
+    phi, slope_of = {
+        "sigmoid": (torch.sigmoid, lambda z, a: a * (1 - a)),
+        "tanh": (torch.tanh, lambda z, a: 1 - a * a),
+        "relu": (torch.relu, lambda z, a: (z > 0).to(z.dtype)),
     }[config.activation]
     bound = saturation * get_activation(config.activation).max_derivative
 
@@ -210,10 +176,8 @@ def _prepare_torch(config: MLPConfig, params: MLPParams, x, y, saturation: float
             layer.weight.grad = layer.bias.grad = None
         a, zs, acts = x, [], []
         for layer in layers[:-1]:
-            z = layer(a)
-            a = phi(z)
-            zs.append(z)
-            acts.append(a)
+            zs.append(layer(a))
+            acts.append(a := phi(zs[-1]))
         loss = cost(layers[-1](a))
         loss.backward()
         with torch.no_grad():
@@ -237,37 +201,29 @@ def _prepare_torch(config: MLPConfig, params: MLPParams, x, y, saturation: float
 
 BASELINES = {
     "numpy": Baseline(
-        "numpy",
-        "NumPy, backprop written out in a Python loop over layers",
-        lambda: None,
+        "numpy", "NumPy, backprop written out in a Python loop over layers", lambda: None,
         _prepare_numpy,
     ),
     "torch": Baseline(
-        "torch",
-        "PyTorch eager: nn.Linear layers in a loop, loss.backward(), each layer's .grad",
-        _torch_unavailable,
-        _prepare_torch,
+        "torch", "PyTorch eager: nn.Linear layers in a loop, loss.backward(), each layer's .grad",
+        _torch_unavailable, _prepare_torch,
     ),
-}
+}  # fmt: skip
 
 
 def prepare_grad_only(config: MLPConfig, params: MLPParams, x, y, saturation: float = 0.05):
     """The bare reference: ``jax.grad`` of the same network, jit-compiled, norms and cost only.
 
     The same forward pass (hidden layers under ``lax.scan``) and cost as the engine, then the
-    per-layer gradient norms, with none of the probe's activation statistics, masks or
-    overflow checks: the time of this against the probe's is what those extras cost.
-    Its statistics fields are NaN (``check`` with ``fields=("loss", *NORMS)``).
+    per-layer gradient norms, with none of the probe's statistics, masks or overflow checks.
+    Its statistics fields are NaN (``check`` it with ``fields=("loss", *NORM_FIELDS)``).
     """
     import jax
     import jax.numpy as jnp
 
-    from ..engine import get_loss
-
     _supported(config)
     dtype = jnp.dtype(config.dtype)
-    phi = get_activation(config.activation).fn
-    cost = get_loss(config.loss).fn
+    phi, cost = get_activation(config.activation).fn, get_loss(config.loss).fn
     hidden, (w_out, b_out) = _layers(config, params)
     weights = (jnp.asarray(hidden[0][0], dtype), jnp.asarray(np.stack([w for w, _ in hidden[1:]])))
     biases = jnp.asarray(np.stack([b for _, b in hidden]), dtype)
@@ -276,9 +232,8 @@ def prepare_grad_only(config: MLPConfig, params: MLPParams, x, y, saturation: fl
 
     def mean_cost(weights, biases, out_layer):
         a = phi(x @ weights[0] + biases[0])
-        a, _ = jax.lax.scan(
-            lambda a, wb: (phi(a @ wb[0] + wb[1]), None), a, (weights[1], biases[1:])
-        )
+        step = lambda a, wb: (phi(a @ wb[0] + wb[1]), None)  # noqa: E731
+        a, _ = jax.lax.scan(step, a, (weights[1], biases[1:]))
         return jnp.mean(cost(a @ out_layer[0] + out_layer[1], y))
 
     @jax.jit
@@ -290,53 +245,37 @@ def prepare_grad_only(config: MLPConfig, params: MLPParams, x, y, saturation: fl
         nan = jnp.full(grad_w.shape, jnp.nan, dtype)
         return BaselineProbe(loss, jnp.linalg.norm(g_b, axis=-1), grad_w, nan, nan, nan, nan, nan)
 
-    def run():
-        return run_jit(weights, biases, out_layer)
-
+    run = lambda: run_jit(weights, biases, out_layer)  # noqa: E731
     return run, lambda result: BaselineProbe(*(np.asarray(v) for v in result))
 
 
-def tolerances(dtype: str) -> dict:
-    """``rtol`` and the absolute floors used by ``check`` for ``dtype``.
-
-    A norm ``sqrt(sum g_i^2)`` loses digits once the squares ``g_i^2`` pass under the smallest
-    normal number (``tiny``, 1.2e-38 in float32), that is for norms under about
-    ``sqrt(tiny) * 1e3`` (1e-16 in float32): there the engine (XLA flushes subnormals to 0) and
-    NumPy (keeps them) lose different digits, so such norms are compared absolutely. A fraction
-    may differ by a few units at the saturation threshold.
-    """
-    info = np.finfo(np.dtype(dtype))
-    return {
-        "rtol": 1e-3 if dtype == "float32" else 1e-9,
-        "norm_atol": float(np.sqrt(info.tiny)) * 1e3,
-        "frac_atol": 1e-3,
-        "stat_atol": 1e-6 if dtype == "float32" else 1e-12,
-    }
-
-
-NORMS = _NORMS
-
-
 def check(
-    engine: LayerProbe, baseline: BaselineProbe, *, dtype: str, units: int = 1, fields=FIELDS
+    engine: LayerProbe, baseline, *, dtype: str, units: int = 1, fields=BASELINE_FIELDS
 ) -> dict:
     """Compare a baseline's NumPy result with the engine's, field by field.
 
-    An entry agrees when ``|e - b| <= rtol * max(|e|, |b|) + atol`` (``atol`` by field, see
-    ``tolerances``; fractions also allow one of ``units`` (batch x width) pairs to differ).
+    An entry agrees when ``|e - b| <= rtol * max(|e|, |b|) + atol``: ``rtol`` is 1e-3 in float32
+    (1e-9 in float64). A norm ``sqrt(sum g_i^2)`` loses digits once the squares pass under the
+    smallest normal number ``tiny``, where XLA (which flushes subnormals) and NumPy lose different
+    ones, so norms get ``atol = sqrt(tiny) * 1e3`` (1e-16 in float32); fractions allow one of
+    ``units`` (batch x width) pairs to differ at the saturation threshold.
 
     Args:
       engine: ``probe``'s result (any padding is trimmed here).
       baseline: the baseline's result as NumPy arrays.
       dtype: the computation's dtype.
       units: batch x width, the count behind each fraction.
-      fields: which fields to compare (default: all of ``FIELDS``).
+      fields: which fields to compare.
 
     Returns:
       ``{"same": bool, "max_rel_diff": {field: float}, "mismatched": [field, ...]}``.
     """
     engine = engine.trim()
-    tol = tolerances(dtype)
+    rtol = 1e-3 if dtype == "float32" else 1e-9
+    atols = {name: 1e-6 if dtype == "float32" else 1e-12 for name in fields}
+    atols.update(loss=0.0)
+    atols.update((name, float(np.sqrt(np.finfo(np.dtype(dtype)).tiny)) * 1e3) for name in NORM_FIELDS)
+    atols.update((name, max(1e-3, 1.5 / units)) for name in FRACTION_FIELDS)
     worst, mismatched = {}, []
     for name in fields:
         e = np.asarray(getattr(engine, name), np.float64)
@@ -345,18 +284,10 @@ def check(
             worst[name] = float("inf")
             mismatched.append(name)
             continue
-        if name in _NORMS:
-            atol = tol["norm_atol"]
-        elif name in _FRACTIONS:
-            atol = max(tol["frac_atol"], 1.5 / units)
-        else:
-            atol = tol["stat_atol"] if name != "loss" else 0.0
-        scale = np.maximum(np.abs(e), np.abs(b))
-        diff = np.abs(e - b)
+        scale, diff = np.maximum(np.abs(e), np.abs(b)), np.abs(e - b)
         with np.errstate(invalid="ignore", divide="ignore"):
-            relative = np.where(scale > atol, diff / scale, 0.0)
+            relative = np.where(scale > atols[name], diff / scale, 0.0)
         worst[name] = float(np.max(relative, initial=0.0))
-        bad = ~(diff <= tol["rtol"] * scale + atol) & ~(np.isnan(e) & np.isnan(b))
-        if np.any(bad):
+        if np.any(~(diff <= rtol * scale + atols[name]) & ~(np.isnan(e) & np.isnan(b))):
             mismatched.append(name)
     return {"same": not mismatched, "max_rel_diff": worst, "mismatched": mismatched}

@@ -15,6 +15,16 @@ import io
 import numpy as np
 
 
+def _png(fig) -> bytes:
+    """``fig`` saved to PNG bytes, then closed (pyplot forgets it)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def chain_explorer_naive(state: dict) -> bytes:
     """``ChainExplorer``'s figure, rebuilt with pyplot from scratch for one set of controls."""
     import jax.numpy as jnp
@@ -63,10 +73,7 @@ def chain_explorer_naive(state: dict) -> bytes:
         f"Nielsen's chain, eq. 122: L = {n}, w = {state['weight']:g}, x = {x:g}; "
         f"dC/db_1 = {float(result.product):.3g}"
     )
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig)
 
 
 def fix_comparison_naive(state: dict) -> bytes:
@@ -79,8 +86,7 @@ def fix_comparison_naive(state: dict) -> bytes:
     import matplotlib.pyplot as plt
 
     from ..engine import MLPConfig, init_mlp, probe
-    from ..experiments import load_digits
-    from ..widgets._fix_comparison import DEFAULT_SPECS, MAX_DEPTH
+    from ..experiments import DEFAULT_SPECS, FIX_MAX_DEPTH, load_digits
 
     digits = load_digits()
     x, y = digits.x[:64], digits.y[:64]
@@ -91,7 +97,7 @@ def fix_comparison_naive(state: dict) -> bytes:
         config = MLPConfig(
             n_in=64, depth=state["depth"], width=32, n_out=10, activation=spec.activation,
             initializer=spec.initializer, weight_scale=state["weight_scale"],
-            bias_scale=state["bias_scale"], max_depth=MAX_DEPTH, norm=spec.norm,
+            bias_scale=state["bias_scale"], max_depth=FIX_MAX_DEPTH, norm=spec.norm,
             residual_every=spec.residual_every, clip=spec.clip,
             clip_threshold=spec.clip_threshold,
         )  # fmt: skip
@@ -105,10 +111,7 @@ def fix_comparison_naive(state: dict) -> bytes:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     fig.suptitle(f"Per-layer gradient norms at initialization: depth {state['depth']}")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig)
 
 
 def regime_explorer_naive(state: dict) -> bytes:
@@ -121,12 +124,7 @@ def regime_explorer_naive(state: dict) -> bytes:
     import matplotlib.pyplot as plt
 
     from ..engine import init_mlp
-    from ..widgets._regime_explorer import (
-        initializer_gain,
-        regime_batch,
-        regime_config,
-        regime_result,
-    )
+    from ..experiments import initializer_gain, regime_batch, regime_config, regime_result
 
     config = regime_config(**state)
     x, y = regime_batch(config.width, 64, 0)
@@ -155,10 +153,7 @@ def regime_explorer_naive(state: dict) -> bytes:
     right.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8)
     left.legend(fontsize=8)
     fig.suptitle(f"{config.activation}, {config.initializer}, L = {config.depth}")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+    return _png(fig)
 
 
 NAIVE = {

@@ -46,6 +46,20 @@ def _x(ratio: float) -> str:
     return f"{ratio:.2f}x"
 
 
+def _at_most(section, measure, number, limit, shown=_x, target=None) -> Row:
+    """A row with an upper-bound target (``None`` for ``number``: not measured)."""
+    target = target or f"<= {limit}x"
+    if number is None:
+        return Row(section, measure, "not measured", target)
+    return Row(section, measure, shown(number), target, number <= limit, number)
+
+
+def _at_least(section, measure, number, limit) -> Row:
+    if number is None:
+        return Row(section, measure, "not measured", f">= {limit}x")
+    return Row(section, measure, _x(number), f">= {limit}x", number >= limit, number)
+
+
 def _probe_rows(probe: dict) -> list[Row]:
     rows = []
     for entry in probe.get("sizes", []):
@@ -57,34 +71,21 @@ def _probe_rows(probe: dict) -> list[Row]:
             Row(section, "engine, p95", _ms(engine["p95_s"])),
             Row(section, "engine, achieved", f"{engine['gflops']:.3g} GFLOP/s"),
             Row(
-                section,
-                f"roofline: float32 {roof['n']}x{roof['n']} matmul",
+                section, f"roofline: float32 {roof['n']}x{roof['n']} matmul",
                 f"{roof['gflops']:.3g} GFLOP/s ({_ms(roof['time_for_flops_s'])} for these FLOPs)",
             ),
+            _at_most(section, "engine / roofline", entry["engine_over_roofline"], ROOFLINE_MAX),
             Row(
-                section,
-                "engine / roofline",
-                _x(entry["engine_over_roofline"]),
-                f"<= {ROOFLINE_MAX}x",
-                entry["engine_over_roofline"] <= ROOFLINE_MAX,
-                entry["engine_over_roofline"],
-            ),
-            Row(
-                section,
-                "same-shaped matmuls, batched in one call",
+                section, "same-shaped matmuls, batched in one call",
                 f"{shaped['gflops']:.3g} GFLOP/s; engine / this = "
                 f"{_x(entry['engine_over_shaped_roofline'])}",
             ),
-        ]
+        ]  # fmt: skip
         bare = entry.get("grad_only", {})
         if "median_s" in bare:
-            rows.append(
-                Row(
-                    section,
-                    "bare jax.grad, same network, norms only",
-                    f"{_ms(bare['median_s'])}; / roofline = {_x(entry['grad_only_over_roofline'])}",
-                )
-            )
+            ratio = _x(entry["grad_only_over_roofline"])
+            value = f"{_ms(bare['median_s'])}; / roofline = {ratio}"
+            rows.append(Row(section, "bare jax.grad, same network, norms only", value))
         elif bare:
             rows.append(Row(section, "bare jax.grad", f"skipped: {bare['skipped']}"))
         for name, base in entry["baselines"].items():
@@ -92,24 +93,13 @@ def _probe_rows(probe: dict) -> list[Row]:
             if "median_s" not in base:
                 rows.append(Row(section, f"{label}, median", f"skipped: {base['skipped']}"))
             else:
-                ratio = entry[f"{name}_over_engine"]
-                rows.append(
-                    Row(section, f"{label}, median", f"{_ms(base['median_s'])} (same numbers: yes)")
-                )
+                value = f"{_ms(base['median_s'])} (same numbers: yes)"
+                rows.append(Row(section, f"{label}, median", value))
                 if name != "torch":
-                    rows.append(Row(section, f"{label} / engine", _x(ratio)))
+                    rows.append(Row(section, f"{label} / engine", _x(entry[f"{name}_over_engine"])))
             if name == "torch":
                 ratio = entry.get("torch_over_engine")
-                rows.append(
-                    Row(
-                        section,
-                        "PyTorch eager / engine",
-                        _x(ratio) if ratio is not None else "not measured",
-                        f">= {TORCH_SPEEDUP_MIN}x",
-                        None if ratio is None else ratio >= TORCH_SPEEDUP_MIN,
-                        ratio,
-                    )
-                )
+                rows.append(_at_least(section, "PyTorch eager / engine", ratio, TORCH_SPEEDUP_MIN))
     return rows
 
 
@@ -118,43 +108,23 @@ def _compile_rows(compilation: dict, widgets: dict) -> list[Row]:
     if compilation:
         shallow, deep = compilation["shallow"], compilation["deep"]
         for entry in (shallow, deep):
-            xla = [a["phases_s"].get("XLA compilation") for a in entry["attempts"]]
+            xla = [a["phases_s"].get("compiling") for a in entry["attempts"]]
             xla = "/".join(f"{v:.2g}" for v in xla if v is not None) or "?"
-            rows.append(
-                Row(
-                    "compilation",
-                    f"probe first call, {entry['size']['name']}",
-                    f"{_s(entry['first_call_s'])}, median of {len(entry['attempts'])} "
-                    f"(XLA compile {xla} s); then {_ms(entry['steady']['median_s'])} a call",
-                )
+            value = (
+                f"{_s(entry['first_call_s'])}, median of {len(entry['attempts'])} "
+                f"(XLA compile {xla} s); then {_ms(entry['steady']['median_s'])} a call"
             )
-        ratio = compilation["deep_over_shallow"]
+            rows.append(Row("compilation", f"probe first call, {entry['size']['name']}", value))
+        measure = f"first call, depth {deep['size']['depth']} / depth {shallow['size']['depth']}"
         rows.append(
-            Row(
-                "compilation",
-                f"first call, depth {deep['size']['depth']} / depth {shallow['size']['depth']}",
-                _x(ratio),
-                f"<= {DEPTH_RATIO_MAX}x",
-                ratio <= DEPTH_RATIO_MAX,
-                ratio,
-            )
+            _at_most("compilation", measure, compilation["deep_over_shallow"], DEPTH_RATIO_MAX)
         )
     measured = {k: w for k, w in widgets.items() if "compilations" in w}
     if measured:
         total = sum(w["compilations"]["count"] for w in measured.values())
-        moves = ", ".join(
-            f"{name}: {w['compilations']['moves']} moves" for name, w in measured.items()
-        )
-        rows.append(
-            Row(
-                "compilation",
-                f"compilations during random slider moves ({moves})",
-                str(total),
-                "0",
-                total == 0,
-                total,
-            )
-        )
+        moves = ", ".join(f"{k}: {w['compilations']['moves']} moves" for k, w in measured.items())
+        measure = f"compilations during random slider moves ({moves})"
+        rows.append(_at_most("compilation", measure, total, 0, str, "0"))
     return rows
 
 
@@ -168,49 +138,29 @@ def _widget_rows(widgets: dict) -> list[Row]:
         latency, naive, memory = w["latency"], w["naive"], w["memory"]
         rows += [
             Row(section, "built with defaults in", _s(w["construct_s"])),
-            Row(
-                section,
-                "update (set value -> PNG ready), median",
-                _ms(latency["median_s"]),
-                f"<= {WIDGET_MEDIAN_MAX_S * 1e3:.0f} ms",
-                latency["median_s"] <= WIDGET_MEDIAN_MAX_S,
-                latency["median_s"],
+            _at_most(
+                section, "update (set value -> PNG ready), median", latency["median_s"],
+                WIDGET_MEDIAN_MAX_S, _ms, f"<= {WIDGET_MEDIAN_MAX_S * 1e3:.0f} ms",
             ),
             Row(section, "update, p95", _ms(latency["p95_s"])),
-        ]
+        ]  # fmt: skip
+        speedup = "naive median / widget median"
         if "median_s" in naive:
             rows += [
                 Row(section, "naive rebuild (new pyplot figure), median", _ms(naive["median_s"])),
                 Row(section, "naive rebuild, p95", _ms(naive["p95_s"])),
-                Row(
-                    section,
-                    "naive median / widget median",
-                    _x(naive["over_widget"]),
-                    f">= {WIDGET_SPEEDUP_MIN}x",
-                    naive["over_widget"] >= WIDGET_SPEEDUP_MIN,
-                    naive["over_widget"],
-                ),
+                _at_least(section, speedup, naive["over_widget"], WIDGET_SPEEDUP_MIN),
             ]
         else:
-            rows.append(
-                Row(
-                    section,
-                    "naive median / widget median",
-                    f"not measured: {naive['skipped']}",
-                    f">= {WIDGET_SPEEDUP_MIN}x",
-                )
-            )
+            value = f"not measured: {naive['skipped']}"
+            rows.append(Row(section, speedup, value, f">= {WIDGET_SPEEDUP_MIN}x"))
         growth = memory.get("growth_mb_per_1000")
-        rows.append(
-            Row(
-                section,
-                f"resident memory growth over {memory['changes']} changes, per 1000",
-                f"{growth:.3g} MB" if growth is not None else memory["method"],
-                f"<= {MEMORY_MAX_MB:.0f} MB",
-                None if growth is None else growth <= MEMORY_MAX_MB,
-                growth,
-            )
-        )
+        measure = f"resident memory growth over {memory['changes']} changes, per 1000"
+        row = _at_most(
+            section, measure, growth, MEMORY_MAX_MB, lambda mb: f"{mb:.3g} MB",
+            f"<= {MEMORY_MAX_MB:.0f} MB",
+        )  # fmt: skip
+        rows.append(row if growth is not None else row._replace(value=memory["method"]))
     return rows
 
 
@@ -221,9 +171,8 @@ def _notebook_rows(notebooks: dict) -> list[Row]:
     for name, entry in notebooks.get("notebooks", {}).items():
         value = _s(entry["wall_s"]) + ("" if entry["ok"] else f" FAILED: {entry['error']}")
         passed = entry["ok"] and entry["wall_s"] < NOTEBOOK_MAX_S
-        rows.append(
-            Row("notebooks", name, value, f"< {NOTEBOOK_MAX_S:.0f} s", passed, entry["wall_s"])
-        )
+        target = f"< {NOTEBOOK_MAX_S:.0f} s"
+        rows.append(Row("notebooks", name, value, target, passed, entry["wall_s"]))
     return rows
 
 
@@ -240,23 +189,15 @@ def rows(result: dict) -> list[Row]:
 def targets(result: dict) -> list[dict]:
     """The rows that have a target, as JSON: measure, value, target, passed (None: not measured)."""
     return [
-        {
-            "section": r.section,
-            "measure": r.measure,
-            "value": r.number,
-            "shown": r.value,
-            "target": r.target,
-            "passed": r.passed,
-        }
+        {"section": r.section, "measure": r.measure, "value": r.number, "shown": r.value,
+         "target": r.target, "passed": r.passed}
         for r in rows(result)
         if r.target
-    ]
+    ]  # fmt: skip
 
 
 def _status(row: Row) -> str:
-    if not row.target:
-        return ""
-    return {True: "pass", False: "FAIL", None: "not measured"}[row.passed]
+    return {True: "pass", False: "FAIL", None: "not measured"}[row.passed] if row.target else ""
 
 
 def header_lines(result: dict) -> list[str]:
@@ -283,10 +224,8 @@ def header_lines(result: dict) -> list[str]:
 
 def format_table(result: dict) -> str:
     """The report as aligned text: a header, then per section ``result  measure  value (target)``."""
-    lines = header_lines(result)
-    table = rows(result)
+    lines, table, section = header_lines(result), rows(result), None
     width = max((len(r.measure) for r in table), default=10)
-    section = None
     for r in table:
         if r.section != section:
             section = r.section
@@ -299,14 +238,9 @@ def format_table(result: dict) -> str:
 def format_markdown(result: dict) -> str:
     """The report as Markdown: the header as a list, then one table."""
     out = [f"- {line}" for line in header_lines(result)]
-    out += [
-        "",
-        "| Section | Measure | Value | Target | Result |",
-        "| --- | --- | --- | --- | --- |",
-    ]
+    out += ["", "| Section | Measure | Value | Target | Result |", "| --- | --- | --- | --- | --- |"]
     for r in rows(result):
-        status = _status(r)
-        status = f"**{status}**" if status == "FAIL" else status
+        status = "**FAIL**" if _status(r) == "FAIL" else _status(r)
         cells = [r.section, r.measure, r.value, r.target, status]
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(out)

@@ -1,27 +1,28 @@
-"""Clocks, statistics, resident memory and a compilation counter, shared by every benchmark.
+"""Timing with the standard library's ``timeit``, its statistics, and resident memory.
 
-Times are wall-clock (``time.perf_counter``) around a call whose result is made ready with
-``jax.block_until_ready``, so asynchronous dispatch never hides work. Statistics are the median
-(the figure reported) and the 95th percentile, over repeats after warm-up calls.
+Every timed call's result goes through ``jax.block_until_ready`` inside the timed region, so
+asynchronous dispatch never hides work (a no-op for NumPy or torch results, or ``None``).
+Garbage collection stays on while timing (``timeit`` turns it off by default): a user's call
+pays for it too. Compilations are counted by ``vgwidgets.engine.count_compilations``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
-import re
-import time
-from collections.abc import Callable
-from typing import Any
+import timeit
 
 import numpy as np
 
-_COMPILING = re.compile(r"^Compiling ")
+
+def clock(fn) -> timeit.Timer:
+    """A ``timeit.Timer`` of ``fn()`` with its result made ready; ``.timeit(1)`` times one call."""
+    import jax
+
+    return timeit.Timer(lambda: jax.block_until_ready(fn()), setup="gc.enable()")
 
 
 def stats(seconds) -> dict:
-    """Median, 95th percentile, minimum and count of a list of durations in seconds.
+    """Median (the figure reported), 95th percentile, minimum and count of durations in seconds.
 
     Example:
       >>> stats([1.0, 2.0, 3.0])["median_s"]
@@ -38,148 +39,46 @@ def stats(seconds) -> dict:
     }
 
 
-def time_calls(
-    fn: Callable[[], Any], *, repeats: int, warmup: int = 1, budget_s: float | None = None
-) -> dict:
-    """Time ``fn()`` ``repeats`` times after ``warmup`` untimed calls; ``stats`` of the times.
+def time_calls(calls: dict, *, repeats: int, warmup: int = 1, budget_s=None) -> dict:
+    """Time several calls in turn, round after round, after ``warmup`` untimed calls of each.
 
-    Each call's result goes through ``jax.block_until_ready`` inside the timed region (a no-op
-    for NumPy or torch results). With ``budget_s``, timing stops early once that many seconds
-    have been spent, after at least 3 repeats.
+    Every round times each call once, so a change in the machine's load touches all of them
+    alike. With ``budget_s``, the first round's time sets how many rounds fit in that many
+    seconds (at least 3, at most ``repeats``).
+
+    Returns:
+      ``{name: stats}``.
+
+    Example:
+      >>> time_calls({"sum": lambda: sum(range(100))}, repeats=4)["sum"]["repeats"]
+      4
     """
-    import jax
-
-    for _ in range(warmup):
-        jax.block_until_ready(fn())
-    times = []
-    spent = 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        elapsed = time.perf_counter() - start
-        times.append(elapsed)
-        spent += elapsed
-        if budget_s is not None and spent > budget_s and len(times) >= 3:
-            break
-    return stats(times)
-
-
-def time_interleaved(
-    calls: dict, *, repeats: int, warmup: int = 1, budget_s: float | None = None
-) -> dict:
-    """Time several calls in turn, round after round; ``{name: stats}``.
-
-    Every round calls each of ``calls`` once (timed alone, its result made ready). A change in
-    the machine's load during the run then touches every call alike. With ``budget_s``, rounds
-    stop once that many seconds have been spent, after at least 3.
-    """
-    import jax
-
-    for fn in calls.values():
-        for _ in range(warmup):
-            jax.block_until_ready(fn())
-    times: dict = {name: [] for name in calls}
-    spent = 0.0
-    for done in range(1, repeats + 1):
-        for name, fn in calls.items():
-            start = time.perf_counter()
-            jax.block_until_ready(fn())
-            elapsed = time.perf_counter() - start
-            times[name].append(elapsed)
-            spent += elapsed
-        if budget_s is not None and spent > budget_s and done >= 3:
-            break
+    timers = {name: clock(fn) for name, fn in calls.items()}
+    for timer in timers.values():
+        timer.timeit(warmup)
+    times = {name: [timer.timeit(1)] for name, timer in timers.items()}
+    rounds = repeats
+    if budget_s is not None:
+        per_round = sum(t[0] for t in times.values())
+        rounds = max(3, min(repeats, int(budget_s / max(per_round, 1e-9))))
+    for _ in range(rounds - 1):
+        for name, timer in timers.items():
+            times[name].append(timer.timeit(1))
     return {name: stats(values) for name, values in times.items()}
 
 
-def rss_bytes() -> tuple[int | None, str]:
-    """This process's resident set size in bytes, and how it was read.
+def resident_bytes() -> int | None:
+    """This process's resident set size in bytes, from ``/proc/self/statm``; ``None`` elsewhere.
 
-    ``/proc/self/statm`` on Linux; else ``psutil`` if installed; else ``None``
-    (``resource``'s ``ru_maxrss`` is a peak, not the current size, so it cannot show growth).
+    (``resource``'s ``ru_maxrss`` is a peak, not the current size, so it cannot show growth.)
+
+    Example:
+      >>> size = resident_bytes()
+      >>> size is None or size > 0
+      True
     """
     try:
         with open("/proc/self/statm", encoding="ascii") as statm:
-            pages = int(statm.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE"), "/proc/self/statm"
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError, AttributeError):
-        pass
-    try:
-        import psutil
-    except ImportError:
-        return None, "unavailable (no /proc/self/statm, no psutil)"
-    return int(psutil.Process().memory_info().rss), "psutil"
-
-
-_FINISHED = re.compile(
-    r"^Finished (.+?) (?:of |for )?(jit\(\w+\)|\w+)(?: for jit)? in ([0-9.eE+-]+) sec"
-)
-
-
-class CompileLog(logging.Handler):
-    """What JAX logged about compilations: ``names`` (one per compilation) and ``phases``.
-
-    ``phases`` holds ``(phase, computation, seconds)`` from JAX's "Finished tracing ...",
-    "Finished jaxpr to MLIR module conversion ..." and "Finished XLA compilation ..." records.
-    """
-
-    def __init__(self):
-        super().__init__(level=logging.WARNING)
-        self.names: list[str] = []
-        self.phases: list[tuple[str, str, float]] = []
-
-    def emit(self, record):
-        message = record.getMessage()
-        if _COMPILING.match(message):
-            # "Compiling jit(_probe) with global shapes ...": keep "jit(_probe)".
-            self.names.append(message.split(" ", 2)[1])
-            return
-        finished = _FINISHED.match(message)
-        if finished:
-            phase, name, seconds = finished.groups()
-            self.phases.append((phase, name, float(seconds)))
-
-    def seconds(self, computation: str) -> dict:
-        """``{phase: seconds}`` summed over the records whose computation names ``computation``."""
-        out: dict = {}
-        for phase, name, seconds in self.phases:
-            if computation in name:
-                out[phase] = out.get(phase, 0.0) + seconds
-        return out
-
-
-@contextlib.contextmanager
-def count_compilations():
-    """Count JAX compilations in a ``with`` block, from JAX's own ``jax_log_compiles`` log.
-
-    Every compilation that misses JAX's in-memory caches logs one "Compiling ..." record;
-    the handler counts those. The records are kept from the console while the block runs;
-    the flag, the logger's level and its propagation are restored afterwards.
-
-    Yields:
-      A ``CompileLog``: ``len(log.names)`` is the number of compilations.
-
-    Example:
-      >>> import jax, jax.numpy as jnp
-      >>> with count_compilations() as log:
-      ...     _ = jax.jit(lambda v: v * 3.0)(jnp.ones(7))
-      >>> len(log.names) >= 1
-      True
-    """
-    import jax
-
-    logger = logging.getLogger("jax")
-    handler = CompileLog()
-    previous = (jax.config.jax_log_compiles, logger.level, logger.propagate)
-    logger.addHandler(handler)
-    # jax_log_compiles logs at WARNING; make sure a quieter configured level lets it through.
-    logger.setLevel(min(logger.getEffectiveLevel(), logging.WARNING))
-    logger.propagate = False
-    jax.config.update("jax_log_compiles", True)
-    try:
-        yield handler
-    finally:
-        jax.config.update("jax_log_compiles", previous[0])
-        logger.removeHandler(handler)
-        logger.setLevel(previous[1])
-        logger.propagate = previous[2]
+        return None

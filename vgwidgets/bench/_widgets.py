@@ -1,93 +1,87 @@
-"""Widget latency, compilations from control moves, and memory, for every registered explorer.
+"""Widget latency, compilations from control moves, and memory, for every explorer.
 
-Explorers are found in ``vgwidgets.widgets.__all__`` (every class there that subclasses the
-explorer base), so an explorer added later is measured with no change here. Its continuous
-controls are the ``IntSlider``, ``FloatSlider`` and ``FloatLogSlider`` among its ``controls``;
-a move sets one of them to a random value on its grid within its range. Setting ``.value``
-outside a kernel runs the explorer's callback synchronously, so the time of the assignment is
-the time from the change to the PNG bytes being ready.
+Explorers are those of ``vgwidgets.widgets.EXPLORERS``, so an explorer added there is measured
+with no change here. A move sets one of its sliders (``IntSlider``, ``FloatSlider``,
+``FloatLogSlider`` among its ``controls``) to a random value on its grid; outside a kernel the
+assignment runs the explorer's callback synchronously, so its time is the time from the change
+to the PNG bytes being ready.
 
-Per explorer, in this order (one instance, built with its defaults):
-  1. random moves, cycling through the continuous controls: compilations are counted over the
-     first ``moves_per_control`` moves of every control; resident memory is read after the
-     first move of each control and again ``memory_changes`` moves later (the two phases
-     overlap, to keep the run short);
-  2. latency: every control back at its default, then per sample one control moved to a random
+Per explorer, one instance built with its defaults:
+  1. moves cycling through the sliders: compilations are counted over the first
+     ``moves_per_control`` moves of each; resident memory is read after one move of each and
+     again ``memory_changes`` moves later (the two phases overlap, to keep the run short);
+  2. latency: every control back at its default, then per sample one slider moved to a random
      value (timed) and back (untimed); the same states are then rendered the naive way.
 """
 
 from __future__ import annotations
 
 import gc
-import time
 
 import numpy as np
 
+from ..engine import count_compilations
 from ._naive import NAIVE
-from ._timing import count_compilations, rss_bytes, stats
+from ._timing import clock, resident_bytes, stats
+
+MEMORY_METHOD = "/proc/self/statm"
 
 
 def explorer_classes() -> dict:
-    """``{name: class}`` for every explorer that ``vgwidgets.widgets`` exports."""
-    from .. import widgets
-    from ..widgets._base import Explorer
+    """``{name: class}`` for every explorer of ``vgwidgets.widgets.EXPLORERS``."""
+    from ..widgets import EXPLORERS
 
-    found = {}
-    for name in widgets.__all__:
-        obj = getattr(widgets, name, None)
-        if isinstance(obj, type) and issubclass(obj, Explorer) and obj is not Explorer:
-            found[name] = obj
-    return found
+    return {cls.__name__: cls for cls in EXPLORERS}
 
 
 def controls_of(explorer) -> dict:
-    """``{name: widget}`` of an explorer's ``controls`` (a NamedTuple, a dict or an object)."""
+    """``{name: widget}`` of an explorer's ``controls`` (a NamedTuple or a dict)."""
     controls = explorer.controls
-    if hasattr(controls, "_asdict"):
-        return dict(controls._asdict())
-    if isinstance(controls, dict):
-        return dict(controls)
-    return {k: v for k, v in vars(controls).items() if not k.startswith("_")}
+    return dict(controls._asdict() if hasattr(controls, "_asdict") else controls)
 
 
-def continuous_controls(explorer) -> dict:
-    """The sliders among ``controls_of(explorer)``: ``IntSlider``, ``FloatSlider``, ``FloatLogSlider``."""
-    import ipywidgets as widgets
+def sliders(explorer) -> dict:
+    """The ``IntSlider``, ``FloatSlider`` and ``FloatLogSlider`` among ``controls_of(explorer)``."""
+    import ipywidgets
 
-    kinds = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider)
+    kinds = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider)
     return {k: c for k, c in controls_of(explorer).items() if isinstance(c, kinds)}
 
 
 def random_value(control, rng: np.random.Generator):
-    """A random value on ``control``'s grid within its range, different from its current value."""
-    import ipywidgets as widgets
+    """A random value on the slider ``control``'s grid within its range, not its current value."""
+    import ipywidgets
 
     for _ in range(100):
-        if isinstance(control, widgets.IntSlider):
+        if isinstance(control, ipywidgets.IntSlider):
             value = int(rng.integers(control.min, control.max + 1))
         else:
             steps = round((control.max - control.min) / control.step)
             exponent = control.min + int(rng.integers(0, steps + 1)) * control.step
-            exponent = round(min(exponent, control.max), 12)
-            if isinstance(control, widgets.FloatLogSlider):
-                value = float(control.base**exponent)
-            else:
-                value = float(exponent)
+            value = float(round(min(exponent, control.max), 12))
+            if isinstance(control, ipywidgets.FloatLogSlider):
+                value = float(control.base**value)
         if value != control.value:
             return value
     raise ValueError(f"could not find a new value for {control!r} (is its range empty?)")
 
 
+def _seconds(fn) -> float:
+    """Seconds that one call of ``fn`` takes."""
+    return clock(fn).timeit(1)
+
+
+def _set(control, value) -> float:
+    """Seconds that ``control.value = value`` takes (the explorer's refresh included)."""
+    return _seconds(lambda: setattr(control, "value", value))
+
+
 def _moves(explorer, controls: dict, count: int, rng) -> tuple[list, int]:
-    """``count`` moves cycling through ``controls``; the time of each and the errors shown."""
-    names = list(controls)
-    times, errors = [], 0
+    """``count`` timed moves cycling through ``controls``; their times and the errors shown."""
+    names, times, errors = list(controls), [], 0
     for i in range(count):
         control = controls[names[i % len(names)]]
-        value = random_value(control, rng)
-        start = time.perf_counter()
-        control.value = value
-        times.append(time.perf_counter() - start)
+        times.append(_set(control, random_value(control, rng)))
         errors += explorer.error is not None
     return times, errors
 
@@ -104,72 +98,58 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
       ``latency`` and ``naive`` (``{"skipped": reason}`` where there is no naive function).
     """
     rng = np.random.default_rng(seed)
-    start = time.perf_counter()
-    explorer = cls()
-    construct_s = time.perf_counter() - start
+    made = []
+    construct_s = _seconds(lambda: made.append(cls()))
+    explorer = made[0]
     try:
-        controls = continuous_controls(explorer)
+        controls = sliders(explorer)
         if not controls:
             return {"construct_s": construct_s, "skipped": "no continuous control"}
         defaults = _state(explorer)
-
-        # One run of moves: the first moves_per_control per control are counted for
-        # compilations; resident memory is read after the first round (one move of each
-        # control, so first-use allocations are not counted as growth) and at the end,
-        # memory_changes moves later.
-        rounds = len(controls)
-        counted = moves_per_control * len(controls)
-        total = max(rounds + memory_changes, counted)
-        with count_compilations() as log:
-            move_times, move_errors = _moves(explorer, controls, rounds, rng)
+        first, counted = len(controls), moves_per_control * len(controls)
+        total = max(first + memory_changes, counted)
+        with count_compilations() as compiled:
+            times, errors_first = _moves(explorer, controls, first, rng)
             gc.collect()
-            before, method = rss_bytes()
-            more_times, more_errors = _moves(explorer, controls, counted - rounds, rng)
+            before = resident_bytes()
+            more, errors_counted = _moves(explorer, controls, counted - first, rng)
         with count_compilations() as later:
-            rest_times, rest_errors = _moves(explorer, controls, total - counted, rng)
+            rest, errors_rest = _moves(explorer, controls, total - counted, rng)
         gc.collect()
-        after, _ = rss_bytes()
-        move_times += more_times + rest_times
+        after = resident_bytes()
         compilations = {
             "moves": counted,
             "moves_per_control": moves_per_control,
-            "count": len(log.names),
-            "compiled": sorted(set(log.names)),
-            "errors_shown": move_errors + more_errors,
-            "count_in_further_moves": len(later.names),
+            "count": compiled.count,
+            "compiled": sorted(set(compiled.names)),
+            "errors_shown": errors_first + errors_counted,
+            "count_in_further_moves": later.count,
             "further_moves": total - counted,
         }
         memory = {
-            "changes": total - rounds,
-            "method": method,
-            "errors_shown": more_errors + rest_errors,
+            "changes": total - first,
+            "method": MEMORY_METHOD if before is not None else f"unavailable (no {MEMORY_METHOD})",
+            "errors_shown": errors_counted + errors_rest,
         }
         if before is not None:
             growth = (after - before) / 2**20
             memory.update(
-                rss_before_mb=before / 2**20,
-                rss_after_mb=after / 2**20,
-                growth_mb=growth,
+                rss_before_mb=before / 2**20, rss_after_mb=after / 2**20, growth_mb=growth,
                 growth_mb_per_1000=growth * 1000 / memory["changes"],
-            )
+            )  # fmt: skip
 
         for name, value in defaults.items():
             controls_of(explorer)[name].value = value
-        names = list(controls)
-        times, states, errors = [], [], 0
+        names, latencies, states, errors = list(controls), [], [], 0
         for i in range(samples):
             name = names[i % len(names)]
-            control = controls[name]
-            value = random_value(control, rng)
             previous_png = explorer.png
-            begin = time.perf_counter()
-            control.value = value
-            times.append(time.perf_counter() - begin)
+            latencies.append(_set(controls[name], random_value(controls[name], rng)))
             errors += explorer.error is not None or explorer.png == previous_png
             states.append(_state(explorer))
-            control.value = defaults[name]
-        latency = {**stats(times), "errors_or_unchanged": int(errors)}
-        latency["move_median_s"] = float(np.median(move_times))
+            controls[name].value = defaults[name]
+        latency = {**stats(latencies), "errors_or_unchanged": int(errors)}
+        latency["move_median_s"] = float(np.median(times + more + rest))
     finally:
         explorer.close()
 
@@ -178,12 +158,8 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
         naive = {"skipped": f"no naive rebuild written for {cls.__name__} (bench/_naive.py)"}
     else:
         naive_fn(states[0])  # warm-up: pyplot's import and first figure
-        naive_times = []
-        for state in states:
-            begin = time.perf_counter()
-            naive_fn(state)
-            naive_times.append(time.perf_counter() - begin)
-        naive = {"function": naive_fn.__name__, **stats(naive_times)}
+        naive = {"function": naive_fn.__name__}
+        naive.update(stats(_seconds(lambda s=state: naive_fn(s)) for state in states))
         naive["over_widget"] = naive["median_s"] / latency["median_s"]
     return {
         "construct_s": construct_s,
