@@ -274,7 +274,8 @@ def check(
     rtol = 1e-3 if dtype == "float32" else 1e-9
     atols = {name: 1e-6 if dtype == "float32" else 1e-12 for name in fields}
     atols.update(loss=0.0)
-    atols.update((name, float(np.sqrt(np.finfo(np.dtype(dtype)).tiny)) * 1e3) for name in NORM_FIELDS)
+    norm_atol = float(np.sqrt(np.finfo(np.dtype(dtype)).tiny)) * 1e3
+    atols.update((name, norm_atol) for name in NORM_FIELDS)
     atols.update((name, max(1e-3, 1.5 / units)) for name in FRACTION_FIELDS)
     worst, mismatched = {}, []
     for name in fields:

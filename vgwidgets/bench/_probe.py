@@ -56,12 +56,13 @@ def _problem(size: ProbeSize, *, seed: int = 0):
 
 
 def square_matmul(flops: int, *, seed: int = 0):
-    """A jit-compiled float32 ``(N, N) @ (N, N)`` with ``2 N^3`` nearest ``flops``: ``(n, call)``."""
+    """A jitted float32 ``(N, N) @ (N, N)`` with ``2 N^3`` nearest ``flops``: ``(n, call)``."""
     import jax
     import jax.numpy as jnp
 
     n = max(1, round((flops / 2) ** (1 / 3)))
-    a, b = (jax.random.normal(k, (n, n), jnp.float32) for k in jax.random.split(jax.random.key(seed)))
+    keys = jax.random.split(jax.random.key(seed))
+    a, b = (jax.random.normal(key, (n, n), jnp.float32) for key in keys)
     matmul = jax.jit(jnp.matmul)
     return n, lambda: matmul(a, b)
 
@@ -76,8 +77,8 @@ def shaped_matmuls(size: ProbeSize, *, seed: int = 0):
         "a": (max(hidden, 1), b, w), "w": (max(hidden, 1), w, w), "x": (b, size.n_in),
         "w1": (size.n_in, w), "h": (b, w), "wo": (w, size.n_out), "do": (b, size.n_out),
     }  # fmt: skip
-    keys = jax.random.split(jax.random.key(seed), len(shapes))
-    arrays = {k: jax.random.normal(key, s, jnp.float32) for key, (k, s) in zip(keys, shapes.items())}
+    keys = dict(zip(shapes, jax.random.split(jax.random.key(seed), len(shapes))))
+    arrays = {k: jax.random.normal(keys[k], s, jnp.float32) for k, s in shapes.items()}
 
     @jax.jit
     def products(v):
@@ -98,7 +99,9 @@ def _checked(prepare, problem, engine_result, *, fields, units, description):
         run, to_numpy = prepare(config, params, x, y, 0.05)
     except ValueError as error:
         return {**entry, "skipped": str(error)}, None
-    agreement = check(engine_result, to_numpy(run()), dtype=config.dtype, units=units, fields=fields)
+    agreement = check(
+        engine_result, to_numpy(run()), dtype=config.dtype, units=units, fields=fields
+    )
     entry["same_numbers"] = agreement
     if not agreement["same"]:
         return {**entry, "skipped": f"disagrees with the engine on {agreement['mismatched']}"}, None

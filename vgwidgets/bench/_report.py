@@ -223,7 +223,7 @@ def header_lines(result: dict) -> list[str]:
 
 
 def format_table(result: dict) -> str:
-    """The report as aligned text: a header, then per section ``result  measure  value (target)``."""
+    """The report as aligned text: a header, then per section ``result measure value (target)``."""
     lines, table, section = header_lines(result), rows(result), None
     width = max((len(r.measure) for r in table), default=10)
     for r in table:
@@ -238,7 +238,7 @@ def format_table(result: dict) -> str:
 def format_markdown(result: dict) -> str:
     """The report as Markdown: the header as a list, then one table."""
     out = [f"- {line}" for line in header_lines(result)]
-    out += ["", "| Section | Measure | Value | Target | Result |", "| --- | --- | --- | --- | --- |"]
+    out += ["", "| Section | Measure | Value | Target | Result |", "|" + " --- |" * 5]
     for r in rows(result):
         status = "**FAIL**" if _status(r) == "FAIL" else _status(r)
         cells = [r.section, r.measure, r.value, r.target, status]

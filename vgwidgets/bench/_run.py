@@ -53,16 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description, parser.epilog = DESCRIPTION, EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
-    add("--quick", action="store_true",
-        help="tiny sizes, 3 repeats, no notebooks: a smoke run of a few seconds (not a measurement)")
+    add("--quick", action="store_true", help="tiny sizes, 3 repeats, no notebooks: a smoke run "
+        "of a few seconds (not a measurement)")
     add("--json", action="store_true", help="print JSON instead of the table")
     add("--out", metavar="PATH", help="also write the JSON to PATH")
-    add("--markdown", metavar="PATH",
-        help="rewrite the results block of the Markdown file PATH (e.g. BENCHMARKS.md), or append one")
+    add("--markdown", metavar="PATH", help="rewrite the results block of the Markdown file PATH "
+        "(e.g. BENCHMARKS.md), or append one")
     add("--only", metavar="SECTIONS", type=_sections, default=SECTIONS,
         help=f"run only these, comma-separated: {','.join(SECTIONS)} (default: all)")
-    add("--notebooks", metavar="DIR", type=Path, default=None,
-        help="folder of the notebooks to run (default: ./notebooks, else the checkout's)")  # fmt: skip
+    add("--notebooks", metavar="DIR", type=Path, default=None, help="folder of the notebooks to "
+        "run (default: ./notebooks, else the checkout's)")
 
 
 def command(args: argparse.Namespace) -> tuple[dict, str]:
@@ -70,9 +70,12 @@ def command(args: argparse.Namespace) -> tuple[dict, str]:
     start = time.perf_counter()
 
     def say(message: str) -> None:
-        print(f"bench [{time.perf_counter() - start:6.1f} s] {message}", file=sys.stderr, flush=True)
+        elapsed = time.perf_counter() - start
+        print(f"bench [{elapsed:6.1f} s] {message}", file=sys.stderr, flush=True)
 
-    result = run(quick=args.quick, sections=args.only, notebooks_folder=args.notebooks, progress=say)
+    result = run(
+        quick=args.quick, sections=args.only, notebooks_folder=args.notebooks, progress=say
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.markdown:
@@ -85,8 +88,8 @@ def _machine() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            models = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
-        cpu = models[0] if models else cpu
+            models = [line.split(":", 1)[1] for line in cpuinfo if line.startswith("model name")]
+        cpu = models[0].strip() if models else cpu
     except OSError:
         pass
     try:
