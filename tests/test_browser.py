@@ -6,7 +6,9 @@ to and including the first cell that builds one (nbval runs every cell; this fil
 learner sees and touches). Chromium, driven by playwright through Debian's ``/usr/bin/chromium``
 (no browser download), waits for the widgets, moves each slider of the explorer with the keyboard
 until one changes the plotted image (the ``<img>``'s ``src``), and checks that no error message
-or traceback is on the page. One notebook is opened in JupyterLab and driven the same way.
+or traceback is on the page. One whole lesson is opened in JupyterLab and run as a learner runs it
+(Run > Run All Cells); then its explorer's sliders must read the values that a fresh explorer, built
+by the lesson's ``explorer = vg.X(...)`` expression, has (issue 14), and it is driven the same way.
 
 On failure the page's screenshot, its console log and the server's log are saved under
 ``artifacts/browser/``. Without chromium, playwright or voila these tests skip, saying what is
@@ -80,7 +82,7 @@ if MISSING:
 from playwright.sync_api import sync_playwright  # noqa: E402 (after the skip above)
 
 from vgwidgets import widgets as vgw  # noqa: E402
-from vgwidgets.widgets._base import Explorer  # noqa: E402
+from vgwidgets.widgets import Explorer  # noqa: E402
 
 EXPLORERS = sorted(
     name
@@ -262,11 +264,54 @@ def test_voila_page_redraws_when_a_slider_moves(site, browser, path):
         _drive(page, path.stem)
 
 
+LEARNER = re.compile(r"^\s*explorer\s*=\s*(vg\.\w+\(.*)", re.M | re.S)
+# Whole lessons with a learner's widget (notebooks/CONTRIBUTING.md): the JupyterLab case runs one.
+LESSONS = [
+    path
+    for path in NOTEBOOKS
+    if any(c.cell_type == "code" and LEARNER.search(c.source)
+           for c in nbformat.read(path, as_version=4).cells)  # fmt: skip
+]
+RUN_ALL_TIMEOUT_MS = 300_000
+
+
+def _described_sliders(path: Path) -> list[tuple[str, float]]:
+    """``(description, value)`` of every slider of a fresh ``explorer`` built as the lesson does."""
+    import ast
+
+    import ipywidgets
+
+    import vgwidgets as vg
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c.source for c in nb.cells if c.cell_type == "code" and LEARNER.search(c.source))
+    call = next(
+        node.value for node in ast.parse(cell).body
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["explorer"]
+    )  # fmt: skip
+    fresh = eval(compile(ast.Expression(call), path.name, "eval"), {"vg": vg})  # noqa: S307
+    sliders = []
+
+    def walk(widget):
+        if isinstance(widget, (ipywidgets.IntSlider, ipywidgets.FloatSlider,
+                               ipywidgets.FloatLogSlider)):  # fmt: skip
+            sliders.append((widget.description, float(widget.value)))
+        for child in getattr(widget, "children", ()):
+            walk(child)
+
+    walk(fresh)
+    fresh.close()
+    return sliders
+
+
 @pytest.mark.browser
-@pytest.mark.skipif(not WIDGET_NOTEBOOKS, reason="no notebook builds an explorer")
-def test_jupyterlab_runs_a_notebook_and_redraws(browser, tmp_path):
-    path = WIDGET_NOTEBOOKS[0]
-    nbformat.write(_trimmed(path), tmp_path / path.name)
+@pytest.mark.skipif(not LESSONS, reason="no lesson builds a learner's explorer")
+def test_jupyterlab_run_all_leaves_the_learner_widget_as_described(browser, tmp_path):
+    """Run > Run All Cells, as a learner does; then the explorer's sliders read as described."""
+    path = LESSONS[0]
+    shutil.copy(path, tmp_path / path.name)
+    expected = _described_sliders(path)
+    assert expected, f"{path.name}: the learner's explorer has no slider"
     args = ["jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
             "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}", "--allow-root",
             "--LabApp.expose_app_in_browser=True",
@@ -284,8 +329,45 @@ def test_jupyterlab_runs_a_notebook_and_redraws(browser, tmp_path):
             }""",
             timeout=PAGE_TIMEOUT_MS,
         )
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        _drive(page, path.stem)
+        # The menu, as a learner does: Run > Run All Cells.
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_function(
+            """() => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                const kernel = panel.sessionContext.session.kernel;
+                const cells = panel.content.widgets.filter(c => c.model.type === "code");
+                const failed = cells.some(c => c.model.outputs.toJSON().some(
+                    o => o.output_type === "error"));
+                return failed || (kernel.status === "idle" && cells.every(
+                    c => c.model.executionCount !== null && !c.hasClass("jp-mod-pending")));
+            }""",
+            timeout=RUN_ALL_TIMEOUT_MS,
+        )
+        errors = page.evaluate(
+            """() => window.jupyterapp.shell.currentWidget.content.widgets
+                .flatMap(c => c.model.type === "code" ? c.model.outputs.toJSON() : [])
+                .filter(o => o.output_type === "error").map(o => o.ename + ": " + o.evalue)"""
+        )
+        assert not errors, f"{path.name}: Run All Cells raised {errors}"
+        image = page.locator("img.widget-image").first  # the learner's: no check is displayed
+        image.scroll_into_view_if_needed(timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())
+        explorer = image.locator("xpath=..")
+        sliders = explorer.locator("div.widget-slider")
+        shown = [
+            (sliders.nth(i).locator(".widget-label").first.text_content().strip(),
+             sliders.nth(i).locator(".widget-readout").first.text_content().strip())
+            for i in range(sliders.count())
+        ]  # fmt: skip
+        assert [d for d, _ in shown] == [d for d, _ in expected], (shown, expected)
+        wrong = [
+            f"{name} reads {text}, described {value:g}"
+            for (name, text), (_, value) in zip(shown, expected)
+            if abs(float(text) - value) > 5e-3 * max(abs(value), 1e-3)
+        ]
+        assert not wrong, f"{path.name} after Run All Cells: " + "; ".join(wrong)
+        _drive(page, path.stem)  # and the widget still answers
 
 
 BROKEN = """\
