@@ -308,8 +308,8 @@ def test_lesson_shape_fails_when_solutions_precede_the_widget(path):
     nb = _read(path)
     headings = _heading_cells(nb)
     solutions = [i for i, level, text in headings if level == 2 and text.startswith("solutions")]
-    widget = [i for i, c in enumerate(nb.cells)
-              if c.cell_type == "code" and re.search(rf"^\s*{LEARNER}\s*=", c.source, re.M)]  # fmt: skip
+    builds = re.compile(rf"^\s*{LEARNER}\s*=", re.M)
+    widget = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and builds.search(c.source)]
     if not solutions or not widget:
         pytest.skip(f"{path.name} has no solutions section or widget cell to reorder")
     start = solutions[0]
