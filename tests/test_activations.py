@@ -1,4 +1,5 @@
-"""The activations themselves: NumPy formulas, closed-form bounds, the lifted sigmoid's backward."""
+"""The activations themselves: NumPy formulas, closed-form bounds, shapes and finite values far
+out, the lifted sigmoid's backward (in the probe too)."""
 
 import math
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import vgwidgets as vg
+from vgwidgets.engine import count_compilations
 from vgwidgets.engine._compat import x64_context
 
 from . import _reference as ref
@@ -88,3 +90,56 @@ def test_second_derivatives_exist_for_every_activation(name):
     z = jnp.asarray(Z)
     second = vg.derivative(lambda u: vg.derivative(fn, u), z)
     assert second.shape == z.shape and np.all(np.isfinite(second))
+
+
+FAR = np.concatenate([-np.logspace(-8, 4, 25)[::-1], [0.0], np.logspace(-8, 4, 25)])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(vg.ACTIVATIONS))
+def test_every_activation_keeps_shape_and_stays_finite_far_out(name, dtype):
+    """|z| up to 1e4 (every float32 sigmoid and tanh saturates there), any shape, every
+    parameter; the slope back-propagation uses is finite and within the registered bound."""
+    act = vg.ACTIVATIONS[name]
+    params = [None] if act.param is None else [act.param.low, act.param.default, act.param.high]
+    with x64_context(dtype):
+        z = jnp.asarray(np.resize(FAR, (3, 2, len(FAR))), dtype)
+        for p in params:
+            fn = act.fn if p is None else act.at(p)
+            value, slope = fn(z), vg.derivative(fn, z)
+            assert value.shape == slope.shape == z.shape
+            assert value.dtype == slope.dtype == z.dtype
+            assert np.all(np.isfinite(value)) and np.all(np.isfinite(slope)), p
+            bound = act.max_derivative if p is None else float(act.max_derivative_at(p))
+            assert np.all(np.abs(np.asarray(slope)) <= bound * (1 + 1e-6)), p
+            np.testing.assert_array_equal(jax.jit(fn)(z), jax.jit(fn)(z))  # deterministic
+
+
+def test_lifted_sigmoid_eps_reaches_the_probe_and_compiles_nothing_new():
+    """The probe's gradient uses sigma'(z) + eps with eps traced: the float64 NumPy backprop
+    with the lifted slope agrees at every eps, the loss (forward pass) does not move, and no
+    eps value compiles anything."""
+    config = ref.config64("lifted_sigmoid", loss="squared_error", activation_param=0.0)
+    params = vg.init_mlp(config, key=jax.random.key(8))
+    x, y = ref.data(config, batch=6, seed=8)
+    layers = ref.unpadded(params, config.depth)
+    vg.probe(config, params, x, y)
+    configs = [config.replace(activation_param=eps) for eps in (0.0, 0.05, 0.4, 1.0)]
+    with count_compilations() as compiled:
+        results = [vg.probe(c, params, x, y).trim() for c in configs]
+    assert compiled.count == 0, compiled.names
+    for c, r in zip(configs, results):
+        expected = ref.backprop("lifted_sigmoid", c.loss, layers, x, y, param=c.activation_param)
+        np.testing.assert_allclose(r.grad_b_norm, [np.linalg.norm(b) for _, b in expected], rtol=1e-10)  # fmt: skip
+    assert len({float(r.loss) for r in results}) == 1  # the forward pass is the sigmoid at every eps
+    assert np.all(np.diff([r.grad_b_norm[0] for r in results]) > 0)  # the lift grows layer 1's
+    # the bare custom_vjp under jit: one compilation for every eps
+    grad = jax.jit(jax.vmap(jax.grad(vg.lifted_sigmoid), in_axes=(0, None)))
+    z = jnp.linspace(-8.0, 8.0, 17)
+    s = jax.nn.sigmoid(z)
+    grad(z, 0.5)
+    with count_compilations() as compiled:
+        slopes = [grad(z, eps) for eps in (0.0, 0.2, 0.9)]
+    assert compiled.count == 0, compiled.names
+    for eps, slope in zip((0.0, 0.2, 0.9), slopes):
+        np.testing.assert_allclose(slope, s * (1 - s) + eps, rtol=1e-6)

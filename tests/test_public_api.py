@@ -10,9 +10,11 @@ import vgwidgets
 from vgwidgets import engine
 
 
-def test_all_is_the_engine_names_the_lazy_names_and_the_version():
+def test_all_is_engine_names_lazy_names_and_the_version():
     assert len(vgwidgets.__all__) == len(set(vgwidgets.__all__))
-    assert set(vgwidgets.__all__) == {"__version__", *engine.__all__, *vgwidgets._LAZY}
+    eager = set(vgwidgets.__all__) - {"__version__", *vgwidgets._LAZY}
+    assert eager <= set(engine.__all__), eager - set(engine.__all__)
+    assert {"MLPConfig", "probe", "chain", "register_initializer"} <= eager
 
 
 @pytest.mark.parametrize("name", vgwidgets.__all__)

@@ -5,13 +5,45 @@ Layers, each importing only those before it: ``vgwidgets.engine`` (pure JAX) ->
 -> ``vgwidgets.widgets`` (ipywidgets). ``import vgwidgets`` loads the engine only; the widget
 names are imported on first use, so the computation layer never pulls in a GUI toolkit.
 
-The public names are the engine's (``vgwidgets.engine.__all__``, listed once, there) and the
-lazy ones in ``_LAZY``; ``__all__`` and ``dir(vgwidgets)`` are built from those two lists.
+Each public name is listed once: in the ``from .engine import`` below, or in ``_LAZY``;
+``__all__`` and ``dir(vgwidgets)`` are built from those two lists.
 """
 
-from . import engine as _engine
+from types import ModuleType as _ModuleType
+
 from ._version import __version__
-from .engine import *  # noqa: F403 -- exactly vgwidgets.engine.__all__
+from .engine import (
+    ACTIVATIONS,
+    CLIP_MODES,
+    INITIALIZERS,
+    LOSSES,
+    NORMS,
+    Activation,
+    ActivationParam,
+    ChainResult,
+    Initializer,
+    LayerProbe,
+    Loss,
+    MLPConfig,
+    MLPOutput,
+    MLPParams,
+    MeanField,
+    NormState,
+    apply_mlp,
+    centred_biases,
+    chain,
+    clip_gradients,
+    critical_weight_var,
+    derivative,
+    init_mlp,
+    init_norm_state,
+    lifted_sigmoid,
+    mean_field,
+    probe,
+    register_activation,
+    register_initializer,
+    register_loss,
+)
 
 # name -> the public module it is imported from on first use (``__getattr__``, PEP 562).
 _LAZY = {
@@ -21,7 +53,15 @@ _LAZY = {
     "RegimeExplorer": "vgwidgets.widgets",
 }
 
-__all__ = sorted(["__version__", *_engine.__all__, *_LAZY])
+# What the import above bound (not the subpackages Python binds as attributes on import).
+__all__ = sorted(
+    [
+        name
+        for name, value in globals().items()
+        if not name.startswith("_") and not isinstance(value, _ModuleType)
+    ]
+    + ["__version__", *_LAZY]
+)
 
 
 def __getattr__(name):
