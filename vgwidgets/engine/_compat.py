@@ -12,6 +12,12 @@ def x64_context(dtype: str):
 
     float64 needs JAX's x64 mode; it is switched on for the duration of the call only, so a
     float64 computation never changes the rest of the user's session.
+
+    Example:
+      >>> import jax.numpy as jnp
+      >>> with x64_context("float64"):
+      ...     print(jnp.ones(2, jnp.float64).dtype)
+      float64
     """
     if dtype != "float64" or jax.config.read("jax_enable_x64"):
         return contextlib.nullcontext()

@@ -116,6 +116,7 @@ def _per_layer_norms(grads: MLPParams):
 def _probe(
     structure: Structure, params: MLPParams, x, y, traced: Traced, state, saturation
 ) -> LayerProbe:
+    """``probe``'s compiled core: arrays in (``to_arrays``), a ``LayerProbe`` out."""
     act = get_activation(structure.activation)
 
     def summarize(layer, p):

@@ -166,8 +166,14 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
 def run_network(structure: Structure, params: MLPParams, x, traced: Traced, state) -> MLPOutput:
     """The traceable forward pass, every hidden layer's arrays kept: an ``MLPOutput``.
 
-    ``apply_mlp`` without the checks, for use inside ``jit``, ``grad`` or ``vmap``: the
-    arguments are arrays as ``to_arrays`` makes them, ``structure`` static.
+    ``apply_mlp`` without the checks, for use inside ``jit``, ``grad`` or ``vmap``.
+
+    Args:
+      structure: ``config.structure``, static under ``jit``.
+      params, x, traced, state: arrays, as ``to_arrays`` makes them from checked values.
+
+    Returns:
+      An ``MLPOutput``.
 
     Example:
       >>> import jax

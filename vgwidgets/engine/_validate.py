@@ -14,7 +14,13 @@ import numpy as np
 
 
 def check_int(name: str, value, low: int, high: int) -> int:
-    """Return ``value`` as an ``int`` in ``[low, high]`` or raise ``ValueError``."""
+    """Return ``value`` as an ``int`` in ``[low, high]`` or raise ``ValueError``.
+
+    Example:
+      >>> check_int("depth", 0, 1, 10)
+      Traceback (most recent call last):
+      ValueError: depth must be an integer in [1, 10]; got 0.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValueError(
             f"{name} must be an integer in [{low}, {high}]; got {value!r} "
@@ -26,7 +32,12 @@ def check_int(name: str, value, low: int, high: int) -> int:
 
 
 def check_float(name: str, value, low: float = -math.inf, high: float = math.inf) -> float:
-    """Return ``value`` as a finite ``float`` in ``[low, high]`` or raise ``ValueError``."""
+    """Return ``value`` as a finite ``float`` in ``[low, high]`` or raise ``ValueError``.
+
+    Example:
+      >>> check_float("momentum", 1, 0.0, 1.0)
+      1.0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a finite real number; got {value!r}.")
     value = float(value)
@@ -38,7 +49,13 @@ def check_float(name: str, value, low: float = -math.inf, high: float = math.inf
 
 
 def check_choice(name: str, value, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices`` or raise ``ValueError`` listing them."""
+    """Return ``value`` if it is one of ``choices`` or raise ``ValueError`` listing them.
+
+    Example:
+      >>> check_choice("norm", "group", ("none", "batch", "layer"))
+      Traceback (most recent call last):
+      ValueError: norm must be one of 'none', 'batch', 'layer'; got 'group'.
+    """
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
@@ -82,7 +99,13 @@ def check_positive(name: str, value) -> float:
 
 
 def check_bool(name: str, value) -> bool:
-    """Return ``value`` if it is ``True`` or ``False`` (NumPy's too) or raise ``ValueError``."""
+    """Return ``value`` if it is ``True`` or ``False`` (NumPy's too) or raise ``ValueError``.
+
+    Example:
+      >>> check_bool("train", 1)
+      Traceback (most recent call last):
+      ValueError: train must be True or False; got 1.
+    """
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}.")
     return bool(value)
