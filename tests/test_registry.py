@@ -1,12 +1,15 @@
 """Every registered activation, initializer and loss, under one parametrized set of checks."""
 
+import math
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import vgwidgets as vg
-from vgwidgets.engine import _activations, _initializers
+from vgwidgets.engine import _activations, _initializers, x64_context
 
 # The grid holds z = 0 and its neighbours exactly: ELU's and SELU's slopes peak at z -> 0-.
 GRID = jnp.concatenate([jnp.linspace(-20.0, 20.0, 400_001), jnp.array([-1e-12, 0.0, 1e-12])])
@@ -77,36 +80,102 @@ def test_initializers_are_deterministic_finite_and_scaled(name):
 
 
 TRUNCATED = 2 / 0.87962566103423978  # a truncated draw lies within this many standard deviations
-# name: (variance of W as a function of (n_in, n_out), largest |W| in standard deviations)
-VARIANCES = {
-    "normal": (lambda i, o: 1.0, None),
-    "normal_fan_in": (lambda i, o: 1 / i, None),
-    "small_normal": (lambda i, o: 1e-4, None),
-    "glorot_standard": (lambda i, o: 1 / (3 * i), 3**0.5),
-    "lecun_normal": (lambda i, o: 1 / i, TRUNCATED),
-    "glorot_normal": (lambda i, o: 2 / (i + o), TRUNCATED),
-    "glorot_uniform": (lambda i, o: 2 / (i + o), 3**0.5),
-    "he_normal": (lambda i, o: 2 / i, TRUNCATED),
-    "he_uniform": (lambda i, o: 2 / i, 3**0.5),
-    "orthogonal": (lambda i, o: 1 / max(i, o), None),
-}
+SHAPES = [(50, 400), (400, 400), (400, 50)]  # (fan_in, fan_out): wide, square, narrow
 
 
-@pytest.mark.parametrize("name", sorted(VARIANCES))
-def test_initializer_variances_match_their_formulas(name):
-    assert sorted(VARIANCES) == sorted(vg.INITIALIZERS)  # every entry has its formula here
-    variance, bound = VARIANCES[name]
-    p = vg.init_mlp(
-        vg.MLPConfig(n_in=50, depth=3, width=400, n_out=5, initializer=name), key=jax.random.key(3)
+def documented_variance(description: str, n_in: int, n_out: int) -> float:
+    """The weight variance an initializer's description states, at fan-in ``n_in`` and fan-out
+    ``n_out``: its ``var ...`` if it says one, else the ``W ~ N(0, ...)``, else ``W orthogonal``
+    (unit singular values: 1/max(n_in, n_out) per entry). A new initializer whose description
+    states none of these fails here: the description is its documentation."""
+    said = re.search(r"\bvar (?:exactly )?(.+?)(?: \(|;|,|$)", description) or re.search(
+        r"W ~ N\(0, ([^)]*)\)", description
     )
-    for w, n_in, n_out, rel in [(p.w_first, 50, 400, 0.03), (p.w_hidden, 400, 400, 0.02)]:
-        std = variance(n_in, n_out) ** 0.5
-        assert np.std(w) == pytest.approx(std, rel=rel)
+    if said is None:
+        assert "W orthogonal" in description, f"no variance stated in {description!r}"
+        return 1 / max(n_in, n_out)
+    formula = re.sub(r"(\d) (n_)", r"\1*\2", said.group(1)).replace("^", "**")
+    return eval(formula, {"sqrt": math.sqrt, "n_in": n_in, "n_out": n_out})  # noqa: S307
+
+
+def _check_initializer(entry):
+    """Shape, dtype, finite values, determinism and the documented variance of one draw, for
+    every shape in ``SHAPES``; uniform and truncated draws reach their bound and stay in it."""
+    for dtype in ("float32", "float64"):
+        with x64_context(dtype):
+            for shape in SHAPES:
+                w = entry.weight(jax.random.key(3), shape, jnp.dtype(dtype))
+                assert w.shape == shape and w.dtype == jnp.dtype(dtype), (shape, dtype)
+                assert np.all(np.isfinite(w))
+                np.testing.assert_array_equal(w, entry.weight(jax.random.key(3), shape, dtype))
+                assert not np.array_equal(w, entry.weight(jax.random.key(4), shape, dtype))
+    for n_in, n_out in SHAPES:
+        w = np.asarray(entry.weight(jax.random.key(3), (n_in, n_out), jnp.float32), np.float64)
+        std = documented_variance(entry.description, n_in, n_out) ** 0.5
+        # 20,000 entries at least: the sample std is within 1% of the true one (3 sigma)
+        assert np.std(w) == pytest.approx(std, rel=0.03), (n_in, n_out)
         assert np.mean(w) == pytest.approx(0.0, abs=0.02 * std)
+        bound = 3**0.5 if "U[" in entry.description else None
+        bound = TRUNCATED if "truncated normal" in entry.description else bound
         if bound is not None:
             assert np.abs(w).max() <= bound * std * (1 + 1e-6)
             assert np.abs(w).max() >= 0.95 * bound * std  # the bound is reached, not loose
+
+
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_every_initializer_draws_what_its_description_says(name):
+    _check_initializer(vg.INITIALIZERS[name])
+
+
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_init_mlp_draws_every_layer_with_its_fans_and_unit_biases(name):
+    p = vg.init_mlp(
+        vg.MLPConfig(n_in=50, depth=3, width=400, n_out=5, initializer=name), key=jax.random.key(3)
+    )
+    description = vg.INITIALIZERS[name].description
+    for w, n_in, n_out, rel in [(p.w_first, 50, 400, 0.03), (p.w_hidden, 400, 400, 0.02)]:
+        std = documented_variance(description, n_in, n_out) ** 0.5
+        assert np.std(w) == pytest.approx(std, rel=rel)
+        assert np.mean(w) == pytest.approx(0.0, abs=0.02 * std)
     assert np.std(p.b_hidden) == pytest.approx(1.0, rel=0.1)
+
+
+def test_documented_variances_are_the_papers_formulas():
+    """The descriptions, read by ``documented_variance``, give the published formulas."""
+    n_in, n_out = 50, 400
+    expected = {
+        "normal": 1.0,
+        "normal_fan_in": 1 / n_in,
+        "small_normal": 1e-4,
+        "glorot_standard": 1 / (3 * n_in),  # U[-1/sqrt n, 1/sqrt n] (Glorot & Bengio, eq. 1)
+        "lecun_normal": 1 / n_in,
+        "glorot_normal": 2 / (n_in + n_out),  # Glorot & Bengio, eq. 12
+        "glorot_uniform": 2 / (n_in + n_out),
+        "he_normal": 2 / n_in,  # He et al., eq. 10
+        "he_uniform": 2 / n_in,
+        "orthogonal": 1 / n_out,
+    }
+    for name, variance in expected.items():
+        description = vg.INITIALIZERS[name].description
+        assert documented_variance(description, n_in, n_out) == pytest.approx(variance), name
+
+
+@pytest.mark.parametrize(
+    ("base", "gain", "target"),
+    [
+        ("lecun_normal", 2**0.5, "he_normal"),  # He = sqrt(2) x LeCun (He et al. 2015)
+        ("glorot_standard", 6**0.5, "he_uniform"),  # U[-1/sqrt n, .] x sqrt 6 = U[-sqrt(6/n), .]
+        ("small_normal", 100.0, "normal"),
+    ],
+)
+def test_the_gain_is_a_factor_on_the_draw(base, gain, target):
+    """``weight_scale`` multiplies the draw: with the same key, a gain turns one initializer
+    into another whose variance differs by gain^2 (same distribution family)."""
+    config = vg.MLPConfig(n_in=50, depth=3, width=400, n_out=5, initializer=base)
+    scaled = vg.init_mlp(config.replace(weight_scale=gain), key=jax.random.key(5))
+    other = vg.init_mlp(config.replace(initializer=target), key=jax.random.key(5))
+    for field in ("w_first", "w_hidden", "w_out"):
+        np.testing.assert_allclose(getattr(scaled, field), getattr(other, field), rtol=2e-6, atol=1e-7)  # fmt: skip
 
 
 def test_orthogonal_weights_are_orthogonal_in_every_layer():
@@ -155,9 +224,12 @@ def test_a_new_parametrized_activation_is_one_registry_line(monkeypatch):
 
 
 def test_a_new_initializer_is_one_registry_line(monkeypatch):
+    """Registered, it passes every check the built-in ones pass, and networks use it."""
     monkeypatch.setitem(_initializers.INITIALIZERS, "tiny", None)
     init = jax.nn.initializers.normal(0.01)
-    vg.register_initializer("tiny", weight=init, bias=init, description="N(0, 0.01^2)")
+    entry = vg.register_initializer("tiny", weight=init, bias=init, description="W ~ N(0, 0.01^2)")
+    assert vg.INITIALIZERS["tiny"] is entry
+    _check_initializer(entry)
     p = vg.init_mlp(
         vg.MLPConfig(n_in=30, depth=2, width=300, initializer="tiny"), key=jax.random.key(0)
     )
