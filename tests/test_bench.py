@@ -105,7 +105,9 @@ def test_quick_compilation_section(quick):
         )
         for attempt in compilation[depth]["attempts"]:
             assert attempt["phases_s"]["compiling"] > 0
-        assert any("_probe" in name for name in compilation[depth]["compilations"])
+        # "?": the program's name, where JAX reports none (0.4.30, the Colab leg's floor).
+        names = compilation[depth]["compilations"]
+        assert any("_probe" in name for name in names) or names and set(names) == {"?"}
     assert compilation["deep"]["size"]["depth"] > compilation["shallow"]["size"]["depth"]
     assert compilation["deep_over_shallow"] > 0
 
