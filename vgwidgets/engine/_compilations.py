@@ -9,7 +9,7 @@ way this process had missed its caches and built a new program.
 
 How: JAX reports every such step through ``jax.monitoring`` as a duration event, around the
 lookup-or-compile of the executable (``/jax/core/compile/backend_compile_duration``, emitted in
-``jax._src.interpreters.pxla`` on JAX 0.4.30 and every later version checked, up to 0.10), and
+``jax._src.interpreters.pxla`` in JAX 0.4.30, the floor, and in 0.10.2), and
 around tracing and lowering. One listener is registered, once, the first time a block opens; it
 adds each event to every block open at that moment (blocks may nest). Nothing is parsed from
 log text and no private attribute of a jitted function is read.
@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 
 # jax.monitoring event -> phase. The names are those of jax._src.dispatch (JAXPR_TRACE_EVENT,
-# JAXPR_TO_MLIR_MODULE_EVENT, BACKEND_COMPILE_EVENT), unchanged from JAX 0.4.30 to 0.10.
+# JAXPR_TO_MLIR_MODULE_EVENT, BACKEND_COMPILE_EVENT), the same in JAX 0.4.30 and 0.10.2.
 PHASES = {
     "/jax/core/compile/jaxpr_trace_duration": "tracing",
     "/jax/core/compile/jaxpr_to_mlir_module_duration": "lowering",
