@@ -216,7 +216,7 @@ def _widget_cell_problems(source: str) -> list[str]:
         and isinstance(first.value.func, ast.Attribute)
         and ast.unparse(first.value.func.value) == "vg"
     )
-    problems = [] if builds else [f"the Try-it cell must begin `{LEARNER} = vg.<Explorer>(...)`"]
+    problems = [] if builds else [f"the Try-it cell must begin `{LEARNER} = vg.<Widget>(...)`"]
     if not (isinstance(last, ast.Expr) and ast.unparse(last.value) == LEARNER):
         problems.append(f"the Try-it cell must end with `{LEARNER}` (to show the widget)")
     return problems
