@@ -15,6 +15,12 @@ import io
 import numpy as np
 
 
+def _shown(values):
+    """``values`` as float64, with what a log axis cannot show (0, inf, nan) as nan."""
+    values = np.asarray(values, np.float64)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
 def _png(fig) -> bytes:
     """``fig`` saved to PNG bytes, then closed (pyplot forgets it)."""
     import matplotlib.pyplot as plt
@@ -48,8 +54,7 @@ def chain_explorer_naive(state: dict) -> bytes:
     with np.errstate(invalid="ignore", over="ignore"):
         bars = np.abs(np.concatenate([[result.first_derivative], result.factors]))
         running = np.abs(result.product_b)
-    bars = np.where(np.isfinite(bars) & (bars > 0), bars, np.nan)
-    running = np.where(np.isfinite(running) & (running > 0), running, np.nan)
+    bars, running = _shown(bars), _shown(running)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.4), dpi=100)
     fig.subplots_adjust(left=0.06, right=0.79, bottom=0.22, top=0.84, wspace=0.38)
@@ -102,8 +107,7 @@ def fix_comparison_naive(state: dict) -> bytes:
             clip_threshold=spec.clip_threshold,
         )  # fmt: skip
         result = probe(config, init_mlp(config, key=jax.random.key(0)), x, y).trim()
-        values = np.asarray(getattr(result, field), np.float64)
-        values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+        values = _shown(getattr(result, field))
         ax.plot(np.arange(1, len(values) + 1), values, ".-", lw=2, label=f"{i + 1}: {spec.label()}")
     ax.set_yscale("log")
     ax.set_xlabel("hidden layer l (1 = nearest the input)")
@@ -131,16 +135,11 @@ def regime_explorer_naive(state: dict) -> bytes:
     params = init_mlp(config, key=jax.random.key(0))
     result = regime_result(config, params, x, y, initializer_gain(config, 0))
     layers = np.arange(1, config.depth + 1)
-
-    def shown(values):
-        values = np.asarray(values, np.float64)
-        return np.where(np.isfinite(values) & (values > 0), values, np.nan)
-
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
-    grad, std = shown(result.probe.grad_b_norm), shown(result.probe.act_std)
+    grad, std = _shown(result.probe.grad_b_norm), _shown(result.probe.act_std)
     left.plot(layers, grad, ".-", label="measured ||dC/db_l||")
-    left.plot(layers, shown(result.predicted), "--", label="mean field")
+    left.plot(layers, _shown(result.predicted), "--", label="mean field")
     right.plot(layers, std, ".-", color="tab:green", label="std(a_l)")
     for ax, values in ((left, grad), (right, std)):
         if int(result.probe.overflow_layer) >= 0:
