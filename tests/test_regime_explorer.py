@@ -146,6 +146,7 @@ def test_the_label_weighs_the_depth_against_the_depth_scale(make):
     r = explorer.result
     assert r.phase == ("exploding" if r.chi1 > 1 else "vanishing")
     assert r.phase in explorer.summary.value and r.phase in explorer.artists.phase_text.get_text()
+    assert f"L = 200 vs |ξ| = {xi:.3g}" in explorer.artists.phase_text.get_text()
     explorer.controls.depth.value = int(xi)  # L <= |xi|: near critical again
     assert explorer.result.phase == "near critical"
     explorer.controls.depth.value = int(xi) + 1

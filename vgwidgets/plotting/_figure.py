@@ -28,7 +28,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 # Titles at a fixed height above the axes: no tight-bbox search on every draw.
 _FAST_RC = {"axes.titley": 1.0}
 # The largest finite number of each dtype: past it a value overflows to inf.
-FLOAT_MAX = {"float32": float(np.finfo(np.float32).max), "float64": float(np.finfo(np.float64).max)}
+FLOAT_MAX = {name: float(np.finfo(name).max) for name in ("float32", "float64")}
 # Where the marks of values a log axis cannot place sit, in axes coordinates (0 bottom, 1 top).
 MARK_HEIGHTS = {"inf": 0.975, "zero": 0.025, "nan": 0.5}
 

@@ -196,6 +196,7 @@ def update_regime_figure(
     *,
     chi1: float,
     phase: str,
+    depth_scale: float | None = None,
     overflow_layer: int = -1,
     dtype: str = "float32",
     title: str = "",
@@ -209,6 +210,8 @@ def update_regime_figure(
       predicted: the prediction per layer, ``(L,)`` (``nan`` where there is none).
       chi1: mean-field ``chi1``, shown in the label.
       phase: the regime label.
+      depth_scale: the gradient depth scale ``xi = -1/ln chi1``; if given, the label sets the
+        depth ``L`` beside ``|xi|``, which decide the phase (``experiments.phase_of``).
       overflow_layer: ``LayerProbe.overflow_layer`` (0-based, -1 for none).
       dtype: the dtype computed in, named in the note.
       title: the figure's title.
@@ -250,6 +253,8 @@ def update_regime_figure(
         ax.set_ylim(*ylim)
         ax.set_xlim(0.5, n + 0.5)
     label = f"{phase}: χ₁ = {chi1:.4g}"
+    if depth_scale is not None:
+        label += f"\nL = {n} vs |ξ| = {abs(float(depth_scale)):.3g}"
     if not np.any(np.isfinite(grad)):
         label += "\nno finite gradient: overflow"
     artists.phase_text.set_text(label)

@@ -248,7 +248,7 @@ class RegimeExplorer(Explorer):
         )
         plotted = update_regime_figure(
             self.artists, r.grad_b_norm, r.act_std, result.predicted, chi1=result.chi1,
-            phase=result.phase, overflow_layer=int(r.overflow_layer), dtype=config.dtype,
-            title=title,
+            phase=result.phase, depth_scale=result.depth_scale,
+            overflow_layer=int(r.overflow_layer), dtype=config.dtype, title=title,
         )  # fmt: skip
         return result, plotted, regime_summary(result)
