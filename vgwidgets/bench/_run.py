@@ -21,7 +21,7 @@ from pathlib import Path
 from ._report import format_table, targets, update_markdown
 
 SECTIONS = ("probe", "compilation", "widgets", "notebooks")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: compile phases are "tracing", "lowering", "compiling"
 _EXTRA_PACKAGES = ("torch", "nbclient")
 
 DESCRIPTION = """\
