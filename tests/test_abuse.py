@@ -1,12 +1,12 @@
-"""Abuse, as learners dish it out: rapid random control changes, bad constructor arguments, a bad
-command line.
+"""Abuse of the explorers, as learners dish it out: rapid random slider changes, bad constructor
+arguments. (Bad command lines: tests/test_cli.py.)
 
-Every explorer (each class of ``vgwidgets.widgets.__all__`` that subclasses ``Explorer``, so new
-ones are picked up) takes 500 random control changes: no exception escapes a callback, the
-figure shown at the end is the one a freshly built explorer draws for the same control values,
-and neither the number of live matplotlib figures nor the resident memory grows with the number
-of changes. ``python -m vgwidgets`` with bad arguments exits with status 2 and one line on
-stderr, never a traceback.
+Every explorer of ``vgwidgets.widgets.EXPLORERS`` (new ones are picked up) takes ``CHANGES``
+random slider changes, drawn and read the way the benchmark drives the explorers
+(``vgwidgets.bench.sliders``, ``random_value``, ``resident_bytes``): no exception escapes a
+callback, the figure shown at the end is the one a freshly built explorer draws for the same
+control values, and neither the number of live matplotlib figures nor the resident memory grows
+with the number of changes.
 """
 
 from __future__ import annotations
@@ -15,72 +15,35 @@ import gc
 import inspect
 import math
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from vgwidgets import _cli
-from vgwidgets import widgets as vgw
-from vgwidgets.experiments import REPRODUCTIONS
-from vgwidgets.widgets import Explorer
+from vgwidgets import bench
+from vgwidgets.widgets import EXPLORERS as CLASSES
 
-EXPLORERS = sorted(
-    name
-    for name in vgw.__all__
-    if inspect.isclass(getattr(vgw, name)) and issubclass(getattr(vgw, name), Explorer)
-    and getattr(vgw, name) is not Explorer
-)
-# 500 changes per explorer, as the issue asks; each recomputes and renders a PNG (about 0.1 s
-# on a quiet 2-core machine). VGWIDGETS_ABUSE_CHANGES=60 gives a quicker local run.
+EXPLORERS = {cls.__name__: cls for cls in CLASSES}
+# 500 changes per explorer, as issue 5 asks; each recomputes and renders a PNG (about 0.1 s on
+# a quiet 2-core EPYC, 0.3 s on the slower Xeon). What the size buys: a leaked Figure is caught
+# exactly at any size (the live-figure count), but a leak that only shows in resident memory is
+# caught when (0.8 x CHANGES) x (bytes per change) exceeds the 60 MiB allowance: at 500, about
+# 150 KB per change (one leaked PNG of these figures); at 100, 750 KB (one leaked Agg canvas).
+# The Colab leg (make test-colab) runs 100: there the question is whether ipywidgets 7.7.1 and
+# the oldest matplotlib and jax drive the same callbacks, which the first few changes answer;
+# the leaks are this package's, measured here at full size. VGWIDGETS_ABUSE_CHANGES=N sets it.
 CHANGES = int(os.environ.get("VGWIDGETS_ABUSE_CHANGES", "500"))
-SLIDERS = (W.IntSlider, W.FloatSlider, W.FloatLogSlider)
-SETTINGS = settings(
-    max_examples=25, deadline=None, derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)  # fmt: skip
-
-
-def _controls(explorer) -> list:
-    """Every slider in ``explorer.controls`` (nested tuples of controls), in a fixed order.
-
-    Sliders are what a learner drags fast, and moving one compiles nothing (a test elsewhere
-    checks each explorer for that), so the changes measure the widget, not JAX's compiler.
-    """
-    found, stack = [], [explorer.controls]
-    while stack:
-        item = stack.pop(0)
-        if isinstance(item, (tuple, list)):
-            stack[:0] = list(item)
-        elif isinstance(item, SLIDERS):
-            found.append(item)
-    return found
-
-
-def _random_value(control, rng):
-    """A random value anywhere on the slider ``control``."""
-    if isinstance(control, W.FloatLogSlider):
-        return float(control.base ** rng.uniform(control.min, control.max))
-    if isinstance(control, W.IntSlider):
-        return int(rng.integers(control.min, control.max + 1))
-    return float(rng.uniform(control.min, control.max))
-
-
-def _rss_mib() -> float:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
 
 
 def _live_figures() -> int:
     gc.collect()
     return sum(isinstance(o, Figure) for o in gc.get_objects())
+
+
+def _mib() -> float:
+    return bench.resident_bytes() / 2**20
 
 
 def _assert_same(a, b, where="plotted"):
@@ -99,36 +62,39 @@ def _assert_same(a, b, where="plotted"):
                                    atol=0, equal_nan=True, err_msg=where)  # fmt: skip
 
 
-@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads RSS from /proc")
-@pytest.mark.parametrize("name", EXPLORERS)
+@pytest.mark.skipif(bench.resident_bytes() is None, reason="reads RSS from /proc")
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
 def test_rapid_random_changes(name):
-    cls = getattr(vgw, name)
+    """Sliders are what a learner drags fast, and moving one compiles nothing (a test elsewhere
+    checks each explorer for that), so the changes measure the widget, not JAX's compiler."""
+    cls = EXPLORERS[name]
     explorer = cls()
-    controls = _controls(explorer)
-    assert controls, f"{name} shows no slider"
+    sliders = bench.sliders(explorer)
+    assert sliders, f"{name} shows no slider"
+    names = sorted(sliders)
     rng = np.random.default_rng(0)
     figures = _live_figures()
     rss, start = [], time.perf_counter()
     for step in range(CHANGES):
-        control = controls[rng.integers(len(controls))]
+        control = sliders[names[rng.integers(len(names))]]
         if control.disabled:
             continue
-        control.value = _random_value(control, rng)  # any escaping error fails
+        control.value = bench.random_value(control, rng)  # any escaping error fails
         if step in (CHANGES // 5, CHANGES - 1):
             gc.collect()
-            rss.append(_rss_mib())
+            rss.append(_mib())
     per_change = (time.perf_counter() - start) / CHANGES
     assert plt.get_fignums() == []  # nothing registered with pyplot
     assert _live_figures() == figures, "figures were left alive by the changes"
     # A figure leaked per change would be hundreds of MiB; caches may settle a little.
     assert rss[1] - rss[0] < 60, f"resident memory grew {rss[1] - rss[0]:.0f} MiB"
-    final = {i: c.value for i, c in enumerate(controls)}
+    final = {key: control.value for key, control in sliders.items()}
 
     fresh = cls()
     try:
-        for i, control in enumerate(_controls(fresh)):
+        for key, control in bench.sliders(fresh).items():
             if not control.disabled:
-                control.value = final[i]
+                control.value = final[key]
         if explorer.error is None:
             assert fresh.error is None, fresh.error
             _assert_same(explorer.plotted, fresh.plotted)
@@ -159,8 +125,8 @@ def _bad_values(default) -> list:
 
 CONSTRUCTOR_CASES = [
     (name, parameter.name, bad)
-    for name in EXPLORERS
-    for parameter in inspect.signature(getattr(vgw, name)).parameters.values()
+    for name in sorted(EXPLORERS)
+    for parameter in inspect.signature(EXPLORERS[name]).parameters.values()
     if parameter.default is not inspect.Parameter.empty
     for bad in _bad_values(parameter.default)
 ]
@@ -169,7 +135,7 @@ CONSTRUCTOR_CASES = [
 @pytest.mark.parametrize(("name", "argument", "bad"), CONSTRUCTOR_CASES)
 def test_constructor_rejects_bad_arguments(name, argument, bad):
     with pytest.raises((ValueError, TypeError)) as info:
-        getattr(vgw, name)(**{argument: bad})
+        EXPLORERS[name](**{argument: bad})
     message = str(info.value)
     assert argument in message and repr(bad) in message, message
     assert not any("/jax/" in str(e.path) for e in info.traceback), "raised inside JAX"
@@ -178,74 +144,4 @@ def test_constructor_rejects_bad_arguments(name, argument, bad):
 def test_constructor_rejects_unknown_keywords():
     for name in EXPLORERS:
         with pytest.raises(TypeError, match="no_such_option"):
-            getattr(vgw, name)(no_such_option=1)
-
-
-# ----------------------------------------------------------------------------------------------
-# The command line
-
-
-def _one_line_error(capsys, argv) -> str:
-    try:
-        status = _cli.main(argv)
-    except SystemExit as exit_:
-        status = exit_.code
-    out, err = capsys.readouterr()
-    assert status == 2, (argv, out, err)
-    assert out == "" and "Traceback" not in err, (argv, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("python -m vgwidgets"), (argv, err)
-    return lines[0]
-
-
-TOKENS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12)
-
-
-@SETTINGS
-@given(command=TOKENS.filter(lambda t: t not in {"info", "reproduce", "bench"} and
-                             not t.startswith("-")),
-       rest=st.lists(TOKENS, max_size=3))  # fmt: skip
-def test_unknown_command(capsys, command, rest):
-    _one_line_error(capsys, [command, *rest])
-
-
-@SETTINGS
-@given(name=TOKENS.filter(lambda t: t not in REPRODUCTIONS and not t.startswith("-")))
-def test_unknown_reproduction(capsys, name):
-    line = _one_line_error(capsys, ["reproduce", name])
-    assert "name" in line and repr(name) in line, line
-
-
-@SETTINGS
-@given(name=st.sampled_from(sorted(REPRODUCTIONS)),
-       seeds=st.integers(max_value=0) | st.integers(min_value=10**4))  # fmt: skip
-def test_bad_seeds(capsys, name, seeds):
-    line = _one_line_error(capsys, ["reproduce", name, "--seeds", str(seeds)])
-    assert "seeds" in line and str(seeds) in line
-
-
-@SETTINGS
-@given(value=st.sampled_from(["abc", "1.5", "", "1e3", "0x10", "nan"]))
-def test_seeds_not_an_integer(capsys, value):
-    assert "--seeds" in _one_line_error(capsys, ["reproduce", "nielsen-speeds", "--seeds", value])
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [["bench", "--only", "nope"], ["bench", "--only", ","], ["info", "extra"], ["--nope"], []],
-)
-def test_bad_options(capsys, argv):
-    _one_line_error(capsys, argv)
-
-
-def test_unwritable_output_is_a_one_line_error(tmp_path):
-    """In a subprocess, as a user runs it: --out into a folder that does not exist."""
-    done = subprocess.run(
-        [sys.executable, "-m", "vgwidgets", "bench", "--quick", "--only", "probe",
-         "--out", str(tmp_path / "missing" / "bench.json")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert "Traceback" not in done.stderr
-    assert lines[-1].startswith("python -m vgwidgets: error:") and "bench.json" in lines[-1]
+            EXPLORERS[name](no_such_option=1)

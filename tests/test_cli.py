@@ -1,4 +1,5 @@
-"""``python -m vgwidgets reproduce NAME``: run as a user runs it, in a subprocess."""
+"""``python -m vgwidgets``: ``reproduce NAME`` run as a user runs it, in a subprocess; bad
+command lines (random and listed) exit with status 2 and one line on stderr, never a traceback."""
 
 import json
 import subprocess
@@ -6,7 +7,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from vgwidgets import _cli
 from vgwidgets.experiments import REPRODUCTIONS
 
 RUNS = {
@@ -115,3 +119,81 @@ def test_bad_seeds_is_a_one_line_error(runs, run):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert "seeds" in lines[0] and "Traceback" not in done.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# Abuse: bad command lines get status 2 and one line on stderr, never a traceback (in-process)
+
+# 25 derandomized examples per property: every rejection path is argparse's or one check_int
+# call, the same code for every bad token, so the examples are there to vary the token's
+# characters (empty, Unicode, option-like, huge integers), which 25 cover; each costs < 10 ms.
+SETTINGS = settings(
+    max_examples=25, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)  # fmt: skip
+
+
+def _one_line_error(capsys, argv) -> str:
+    try:
+        status = _cli.main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    assert status == 2, (argv, out, err)
+    assert out == "" and "Traceback" not in err, (argv, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m vgwidgets"), (argv, err)
+    return lines[0]
+
+
+TOKENS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), max_size=12)
+
+
+@SETTINGS
+@given(command=TOKENS.filter(lambda t: t not in {"info", "reproduce", "bench"} and
+                             not t.startswith("-")),
+       rest=st.lists(TOKENS, max_size=3))  # fmt: skip
+def test_unknown_command(capsys, command, rest):
+    _one_line_error(capsys, [command, *rest])
+
+
+@SETTINGS
+@given(name=TOKENS.filter(lambda t: t not in REPRODUCTIONS and not t.startswith("-")))
+def test_unknown_reproduction(capsys, name):
+    line = _one_line_error(capsys, ["reproduce", name])
+    assert "name" in line and repr(name) in line, line
+
+
+@SETTINGS
+@given(name=st.sampled_from(sorted(REPRODUCTIONS)),
+       seeds=st.integers(max_value=0) | st.integers(min_value=10**4))  # fmt: skip
+def test_bad_seeds(capsys, name, seeds):
+    line = _one_line_error(capsys, ["reproduce", name, "--seeds", str(seeds)])
+    assert "seeds" in line and str(seeds) in line
+
+
+@SETTINGS
+@given(value=st.sampled_from(["abc", "1.5", "", "1e3", "0x10", "nan"]))
+def test_seeds_not_an_integer(capsys, value):
+    assert "--seeds" in _one_line_error(capsys, ["reproduce", "nielsen-speeds", "--seeds", value])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["bench", "--only", "nope"], ["bench", "--only", ","], ["info", "extra"], ["--nope"], []],
+)
+def test_bad_options(capsys, argv):
+    _one_line_error(capsys, argv)
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path):
+    """In a subprocess, as a user runs it: --out into a folder that does not exist."""
+    done = subprocess.run(
+        [sys.executable, "-m", "vgwidgets", "bench", "--quick", "--only", "probe",
+         "--out", str(tmp_path / "missing" / "bench.json")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr
+    assert lines[-1].startswith("python -m vgwidgets: error:") and "bench.json" in lines[-1]
