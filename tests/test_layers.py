@@ -1,4 +1,4 @@
-"""The layers run one way (STYLE.md): engine -> experiments -> plotting -> widgets.
+"""The layers run one way (README.md, "Project layout"): engine -> experiments -> plotting -> widgets.
 
 Each check runs in a fresh interpreter, where ``sys.modules`` shows what an import really pulled in.
 """

@@ -7,7 +7,7 @@ import pytest
 
 import vgwidgets as vg
 from vgwidgets.engine import _mlp  # the jitted probe itself, for its jaxpr
-from vgwidgets.engine import count_compilations, to_arrays
+from vgwidgets.engine import count_compilations, to_arrays, x64_context
 
 from . import _reference as ref
 
@@ -284,3 +284,53 @@ def test_no_overflow_reports_minus_one():
     x, y = _data(config)
     result = vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), x, y)
     assert int(result.overflow_layer) == -1 and np.all(np.isfinite(result.grad_b_norm))
+
+
+# Moved from tests/test_issue3_engine.py (issue 8: tests live beside what they test).
+
+
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_gradients_match_finite_differences_for_every_initializer(name):
+    """A float64 tanh network drawn by each initializer (orthogonal: non-square first and last
+    matrices): the probe's per-layer norms against central differences of the cost. The probe
+    does not read the initializer, so one compiled probe serves every draw."""
+    config = ref.config64("tanh", initializer=name, weight_scale=1.0, loss="squared_error")
+    params = vg.init_mlp(config, key=jax.random.key(4))
+    x, y = ref.data(config, batch=5, seed=4)
+    layers = ref.unpadded(params, config.depth)
+    fd = ref.finite_difference_grads("tanh", config.loss, layers, x, y)
+    result = vg.probe(config.replace(initializer="normal"), params, x, y).trim()
+    assert result.grad_b_norm.shape == (config.depth,)
+    assert np.all(np.isfinite(result.grad_b_norm)) and np.all(result.grad_b_norm > 0)
+    fd_b, fd_w = [np.linalg.norm(b) for _, b in fd], [np.linalg.norm(w) for w, _ in fd]
+    # N(0, 0.01^2) weights shrink the first layer's gradient to ~1e-8: there the differences'
+    # own error, ~1e-11, sets the tolerance
+    np.testing.assert_allclose(result.grad_b_norm, fd_b, rtol=1e-6, atol=1e-8 * max(fd_b))
+    np.testing.assert_allclose(result.grad_w_norm, fd_w, rtol=1e-6, atol=1e-8 * max(fd_w))
+
+
+def _cost(config, x, y):
+    def cost(params):
+        out = vg.apply_mlp(config, params, x).out
+        return jnp.mean(vg.LOSSES[config.loss].fn(out, y))
+
+    return cost
+
+
+def test_prelu_slope_is_a_trained_parameter_and_leaky_relu_slope_is_not():
+    """jax.grad through ``apply_mlp`` reaches PReLU's per-layer slopes (He et al. 2015); a
+    gradient step on the slopes alone lowers the cost. Leaky ReLU's slope is a constant."""
+    config = ref.config64("prelu", loss="squared_error", depth=4)
+    params = vg.init_mlp(config, key=jax.random.key(9))
+    x, y = ref.data(config, batch=16, seed=9)
+    with x64_context("float64"):
+        cost = _cost(config, jnp.asarray(x), jnp.asarray(y))
+        grads = jax.grad(cost)(params)
+        g = np.asarray(grads.slope)
+        assert np.all(g[:4] != 0) and np.all(g[4:] == 0)  # hidden layers 1-4; padding inert
+        result = vg.probe(config, params, x, y).trim()
+        np.testing.assert_allclose(np.abs(g[:4]), result.grad_slope, rtol=1e-10)
+        stepped = params._replace(slope=params.slope - 0.1 * grads.slope)
+        assert float(cost(stepped)) < float(cost(params))
+        leaky = config.replace(activation="leaky_relu")
+        assert np.all(np.asarray(jax.grad(_cost(leaky, jnp.asarray(x), jnp.asarray(y)))(params).slope) == 0)  # fmt: skip

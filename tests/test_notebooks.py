@@ -1,4 +1,4 @@
-"""The shape of every notebook in ``notebooks/`` (shared/STYLE.md, point 7), checked without a kernel.
+"""The shape of every notebook in ``notebooks/`` (notebooks/CONTRIBUTING.md), checked without a kernel.
 
 Each notebook: valid nbformat 4 with the python3 kernelspec; committed without outputs or
 execution counts, except cells marked ``# NBVAL_CHECK_OUTPUT`` (text outputs that nbval compares);
