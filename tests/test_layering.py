@@ -4,8 +4,8 @@ The rule (README, "Project layout"): layers run one way,
 engine -> experiments -> plotting -> widgets -> bench -> the command line and the package's own
 ``__init__``. A module may import from its own layer and those below it, never above. Besides:
 
-- ``plotting`` imports neither ``ipywidgets`` nor ``jax`` (it draws the arrays it is given and
-  compiles nothing);
+- ``plotting`` imports neither ``ipywidgets`` nor ``jax``, nor the engine or experiments (which
+  import JAX): it draws the arrays it is given, so it cannot compile a JAX function;
 - only public names cross a subpackage line: code in one subpackage imports another's names from
   that subpackage's ``__init__`` (``from ..engine import probe``), never from a private module
   (``from ..engine._mlp import x``, ``import vgwidgets.engine._x``) and never a ``_name``.
@@ -43,6 +43,8 @@ LAYERS = {
 SUBPACKAGES = ("engine", "experiments", "plotting", "widgets", "bench")
 # Third-party packages a layer must not import.
 FORBIDDEN = {"plotting": ("ipywidgets", "jax", "jaxlib")}
+# Lower layers a layer must not import all the same: plotting compiles no JAX, through them either.
+FORBIDDEN_BELOW = {"plotting": ("engine", "experiments")}
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -100,6 +102,8 @@ def violations(root: Path, package: str = PACKAGE) -> list[str]:
                 continue
             other = _unit(target)
             shown = f"{target} ({', '.join(names)})" if names else target
+            if other in FORBIDDEN_BELOW.get(unit, ()):
+                found.append(f"{where}:{line}: {unit} imports {shown}, which imports JAX")
             if LAYERS.get(other, 5) > LAYERS.get(unit, 5):
                 found.append(f"{where}:{line}: {unit or package} imports {shown}, a layer above")
             if other in SUBPACKAGES and other != unit:
@@ -134,8 +138,7 @@ CLEAN = {
     "experiments/__init__.py": "from ._nielsen import REPRODUCTIONS\n",
     "experiments/_nielsen.py": "import jax\nfrom ..engine import probe\n",
     "plotting/__init__.py": "from ._figure import draw\n",
-    "plotting/_figure.py": "import numpy as np\nfrom matplotlib.figure import Figure\n"
-    "from ..engine import ChainResult\n",
+    "plotting/_figure.py": "import numpy as np\nfrom matplotlib.figure import Figure\n",
     "widgets/__init__.py": "from ._base import Explorer\n",
     "widgets/_base.py": "import ipywidgets\nfrom ..plotting import draw\n"
     "from vgwidgets.experiments import REPRODUCTIONS\n",
@@ -151,6 +154,7 @@ BROKEN = {
     "plotting to ipywidgets": ("plotting/_figure.py", "import ipywidgets as W", "ipywidgets"),
     "plotting to jax": ("plotting/_figure.py", "import jax.numpy as jnp", "jax.numpy"),
     "plotting to jax, from": ("plotting/_figure.py", "from jax import jit", "imports jax"),
+    "plotting to the engine": ("plotting/_figure.py", "from ..engine import probe", "JAX"),
     "widgets to bench": ("widgets/_base.py", "from vgwidgets.bench import run", "above"),
     "private module": ("widgets/_base.py", "from ..engine._mlp import probe", "private"),
     "private module, absolute": ("bench/_run.py", "import vgwidgets.engine._params", "private"),
