@@ -19,6 +19,11 @@ from hypothesis.extra import numpy as hnp
 import vgwidgets as vg
 from vgwidgets.engine import _config
 
+# 30 derandomized examples per property. Each bad value meets one of a few checks (type, range,
+# finiteness, registry name) raised before JAX traces anything, and hypothesis tries the boundary
+# values (min - 1, max + 1, nan, inf, None, empty) first, so 30 reach every check of every field
+# sampled. Valid configurations that reach ``probe`` share max_depth, so depth and scale are traced
+# and only the two widths compile: an example costs milliseconds. More would repeat the checks.
 SETTINGS = settings(
     max_examples=30, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
