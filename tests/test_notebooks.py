@@ -5,7 +5,11 @@ execution counts, except cells marked ``# NBVAL_CHECK_OUTPUT`` (text outputs tha
 a first code cell that installs vgwidgets only in Colab; an "Open in Colab" badge pointing at
 the notebook's own path on vgwidgets/vgwidgets main; the sections objectives, prediction, what to
 look for, exercise, summary and references, in that order; and only the public API imported.
-Running the notebooks is nbval's job (``make test-notebooks``), not this file's.
+The lesson shape: `# N. Title`, then the `##` sections objectives, prediction, Try it (the next
+one after the prediction, opening with the one `explorer = vg.X(...)` cell), exercise, summary,
+references and Solutions (the last heading), and no later cell driving `explorer`; a reordered copy
+with the solutions above the widget must fail it. Running the notebooks is nbval's job
+(``make test-notebooks``), and tests/test_notebook_state.py's, not this file's.
 """
 
 import ast
