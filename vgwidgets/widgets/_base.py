@@ -87,12 +87,13 @@ class Explorer(widgets.VBox):
         ``png`` are up to date on the next line, with or without an event loop.
       * A change sent by the browser (ipywidgets' ``set_state``; a dragged slider sends one per
         move) is throttled when ``throttle > 0`` and an asyncio event loop is running, as in
-        a Jupyter kernel, Voila or Colab. It marks the figure stale and, unless a refresh is
-        already scheduled, schedules one with the loop's ``call_later``, ``throttle`` seconds
-        after the last throttled refresh ended (counted from its end, not its start, so that
-        the kernel reads the moves that queued up during it before it draws again). That
-        refresh reads the controls as they are when it runs: the latest value wins. With no
-        running loop (plain pytest, a script), or ``throttle == 0``, it refreshes at once.
+        a Jupyter kernel, Voila or Colab: unless a refresh is already scheduled, it schedules
+        one with the loop's ``call_later``, ``throttle`` seconds after the last throttled
+        refresh ended (counted from its end, not its start as in the documentation's
+        example, so that the kernel reads the moves that queued up during a refresh before
+        it draws again). That refresh reads the controls as they are when it runs: the latest
+        value wins, and the moves in between cost nothing. With no running loop (plain
+        pytest, a script), or ``throttle == 0``, it refreshes at once.
       * A refresh made at once cancels a scheduled one: it has drawn the latest values.
       Errors in a throttled refresh are shown in ``status`` like any other.
     """
