@@ -98,6 +98,10 @@ class Explorer(widgets.VBox):
       Errors in a throttled refresh are shown in ``status`` like any other.
     """
 
+    # On the class, so that ``close`` works on an explorer whose constructor raised early.
+    _scheduled: asyncio.TimerHandle | None = None  # the throttled refresh to come, if any
+    _last_throttled_end = -float("inf")
+
     def __init__(self, controls: widgets.Widget, figure: Figure, **kwargs):
         self.figure = figure
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -108,8 +112,6 @@ class Explorer(widgets.VBox):
         self.error: str | None = None
         self.exception: BaseException | None = None
         self.throttle = DEFAULT_THROTTLE_S
-        self._scheduled: asyncio.TimerHandle | None = None
-        self._last_throttled_end = -float("inf")
         super().__init__(children=[controls, self.image, self.summary, self.status], **kwargs)
 
     @property
