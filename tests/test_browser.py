@@ -406,3 +406,100 @@ def test_a_broken_widget_fails_with_a_screenshot(tmp_path):
     screenshot = tmp_path / "artifacts" / "voila-broken.png"
     assert screenshot.read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "artifacts" / "voila-broken.console.log").exists()
+
+
+DRAG_NOTEBOOK = "01_sigmoid_derivative_product.ipynb"  # a ChainExplorer: the quickest to redraw
+DRAG_SECONDS, DRAG_MOVES = 2.0, 40
+# noUiSlider (ipywidgets 8) or jQuery UI (7): the track the handle runs along.
+SLIDER_TRACK = (
+    "xpath=ancestor::div[contains(@class, 'noUi-target') or contains(@class, 'ui-slider')][1]"
+)
+RECORD_SRC = """img => {
+    window.__srcs = [];
+    new MutationObserver(() => window.__srcs.push([performance.now(), img.src]))
+        .observe(img, {attributes: true, attributeFilter: ["src"]});
+}"""
+IMAGE_BYTES = """async img => {
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let text = "";
+    for (const b of bytes) text += String.fromCharCode(b);
+    return btoa(text);
+}"""
+
+
+def _fresh_png(path: Path, description: str, value: float) -> bytes:
+    """The PNG of the notebook's first explorer, built afresh here with one slider set."""
+    import vgwidgets as vg
+    from vgwidgets import bench
+
+    source = _trimmed(path).cells[-1].source
+    namespace = {"vg": vg}
+    exec(compile(source, path.name, "exec"), namespace)  # noqa: S102 (our own notebook)
+    fresh = next(v for v in namespace.values() if isinstance(v, Explorer))
+    try:
+        (slider,) = [s for s in bench.sliders(fresh).values() if s.description == description]
+        slider.value = value
+        assert fresh.error is None, fresh.error
+        return fresh.png
+    finally:
+        fresh.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(DRAG_NOTEBOOK not in [p.name for p in WIDGET_NOTEBOOKS], reason="no lesson 1")
+def test_voila_image_follows_a_mouse_drag_and_settles_on_release(site, browser):
+    """Drag a slider with the mouse for 2 s: the image changes several times on the way, and
+    within 1 s of the release it shows the final value's figure (the one a fresh explorer draws
+    at that value) and changes no more."""
+    import base64
+
+    home, url = site
+    path = next(p for p in WIDGET_NOTEBOOKS if p.name == DRAG_NOTEBOOK)
+    with _page(browser, f"voila-drag-{path.stem}", home / "voila.log") as page:
+        page.goto(f"{url}/voila/render/{path.name}", timeout=PAGE_TIMEOUT_MS)
+        image = page.locator("img.widget-image").first
+        image.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function("e => e.src.startsWith('blob:') && e.naturalWidth > 0",
+                               arg=image.element_handle())  # fmt: skip
+        explorer = image.locator("xpath=..")
+        slider = explorer.locator("div.widget-slider").first
+        handle, readout = slider.locator(SLIDER_HANDLES), slider.locator(".widget-readout")
+        description = slider.locator(".widget-label").first.text_content().strip()
+        track = handle.locator(SLIDER_TRACK).bounding_box()
+        start = handle.bounding_box()
+        x0, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+        x1 = track["x"] + 0.75 * track["width"]
+        before_value, before_src = readout.inner_text(), _src(image)
+        image.evaluate(RECORD_SRC)
+
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        down = page.evaluate("performance.now()")
+        for i in range(1, DRAG_MOVES + 1):
+            time.sleep(DRAG_SECONDS / DRAG_MOVES)
+            page.mouse.move(x0 + (x1 - x0) * i / DRAG_MOVES, y)
+        page.mouse.up()
+        up = page.evaluate("performance.now()")
+
+        page.wait_for_timeout(max(0.0, up + 1000 - page.evaluate("performance.now()")))
+        at_one_second = _src(image)
+        page.wait_for_timeout(2000)
+        settled = _src(image)
+        changes = page.evaluate("window.__srcs")
+        final_value = readout.inner_text()
+        _assert_no_error(page, explorer)
+        assert final_value != before_value, "the drag did not move the slider"
+        during = [t for t, _ in changes if down < t <= up]
+        after = [round(t - up) for t, _ in changes if t > up]
+        print(f"drag of {description!r} {before_value} -> {final_value}: {len(during)} images "
+              f"during {(up - down) / 1000:.1f} s, then at +{after} ms after the release")
+        assert len(during) >= 3, f"the image changed {len(during)} times during the drag"
+        assert settled != before_src
+        assert at_one_second == settled and all(t <= 1000 for t in after), (
+            f"the image still changed {after} ms after the release"
+        )
+        page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())
+        shown = base64.b64decode(image.evaluate(IMAGE_BYTES))
+        assert shown == _fresh_png(path, description, float(final_value)), (
+            f"the image is not the figure of {description} = {final_value}"
+        )

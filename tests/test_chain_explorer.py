@@ -189,7 +189,7 @@ def test_initial_values_reach_the_controls(make):
               c.activation.value, c.x.value)  # fmt: skip
     assert values == (7, -3.0, 0.5, True, "tanh", 2.0)
     assert c.weight.continuous_update and c.n_layers.continuous_update
-    assert not make().controls.weight.continuous_update
+    assert not make(continuous_update=False).controls.weight.continuous_update
     _assert_consistent(explorer)
 
 

@@ -10,17 +10,29 @@ ipywidgets 7.7.1 and 8, needs no ``%matplotlib widget`` and registers nothing wi
 
 A failing refresh never propagates out of a callback: its message is shown in the explorer,
 the last good figure, result and plotted data stay, and the next valid change recovers.
+
+Sliders follow the drag (``continuous_update``), throttled in the kernel as in ipywidgets'
+"Widget Events" documentation (throttling): a change sent by the browser only schedules a
+refresh on the kernel's event loop; changes that arrive before it runs replace one another, so
+a refresh always draws the latest values and no queue of stale ones builds up. The rule for
+when a change is throttled and when it refreshes at once is in ``Explorer``'s docstring.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
+import time
 from typing import Any
 
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from ..engine import check_float
 from ..plotting import figure_png
+
+# Seconds between the end of one throttled refresh and the start of the next (``throttle``).
+DEFAULT_THROTTLE_S = 0.05
 
 # A summary's warnings (overflow, nan, exact zeros): dark red, bold.
 WARN_STYLE = "color: #b00020; font-weight: bold;"
@@ -66,7 +78,29 @@ class Explorer(widgets.VBox):
       plotted: the data the last good refresh gave the figure's artists.
       error: the last refresh's error message, or ``None`` if it succeeded.
       exception: the exception behind ``error``, for debugging, or ``None``.
+      throttle: seconds, at least, between the end of one throttled refresh and the start of
+        the next (default 0.05); 0 makes every change refresh at once.
+
+    When a change refreshes at once and when it is throttled:
+      * A change made by Python code (``slider.value = x`` in a test, a script or a notebook
+        cell) refreshes at once, before the assignment returns: ``result``, ``plotted`` and
+        ``png`` are up to date on the next line, with or without an event loop.
+      * A change sent by the browser (ipywidgets' ``set_state``; a dragged slider sends one per
+        move) is throttled when ``throttle > 0`` and an asyncio event loop is running, as in
+        a Jupyter kernel, Voila or Colab: unless a refresh is already scheduled, it schedules
+        one with the loop's ``call_later``, ``throttle`` seconds after the last throttled
+        refresh ended (counted from its end, not its start as in the documentation's
+        example, so that the kernel reads the moves that queued up during a refresh before
+        it draws again). That refresh reads the controls as they are when it runs: the latest
+        value wins, and the moves in between cost nothing. With no running loop (plain
+        pytest, a script), or ``throttle == 0``, it refreshes at once.
+      * A refresh made at once cancels a scheduled one: it has drawn the latest values.
+      Errors in a throttled refresh are shown in ``status`` like any other.
     """
+
+    # On the class, so that ``close`` works on an explorer whose constructor raised early.
+    _scheduled: asyncio.TimerHandle | None = None  # the throttled refresh to come, if any
+    _last_throttled_end = -float("inf")
 
     def __init__(self, controls: widgets.Widget, figure: Figure, **kwargs):
         self.figure = figure
@@ -77,6 +111,7 @@ class Explorer(widgets.VBox):
         self.plotted: Any = None
         self.error: str | None = None
         self.exception: BaseException | None = None
+        self.throttle = DEFAULT_THROTTLE_S
         super().__init__(children=[controls, self.image, self.summary, self.status], **kwargs)
 
     @property
@@ -89,8 +124,34 @@ class Explorer(widgets.VBox):
         for control in controls:
             control.observe(self._on_change, names="value")
 
+    @property
+    def throttle(self) -> float:
+        """Seconds between throttled refreshes; 0: every change refreshes at once."""
+        return self._throttle
+
+    @throttle.setter
+    def throttle(self, seconds: float) -> None:
+        self._throttle = check_float("throttle", seconds, 0.0, 10.0)
+
     def _on_change(self, change=None) -> None:
-        self.refresh()
+        loop = _running_loop() if self.throttle > 0 and _from_browser(change) else None
+        if loop is None:
+            self.refresh()
+        elif self._scheduled is None:  # else the scheduled refresh will read this value too
+            delay = self._last_throttled_end + self.throttle - time.monotonic()
+            self._scheduled = loop.call_later(max(0.0, delay), self._throttled_refresh)
+
+    def _throttled_refresh(self) -> None:
+        self._scheduled = None
+        try:
+            self.refresh()
+        finally:
+            self._last_throttled_end = time.monotonic()
+
+    def _cancel_scheduled(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
 
     def compute_and_draw(self):
         """Compute, redraw ``self.figure`` in place, return ``(result, plotted, summary_html)``."""
@@ -102,6 +163,7 @@ class Explorer(widgets.VBox):
         Returns:
           Whether the refresh succeeded.
         """
+        self._cancel_scheduled()  # this refresh draws the latest values
         try:
             result, plotted, summary = self.compute_and_draw()
             png = figure_png(self.figure)
@@ -123,9 +185,25 @@ class Explorer(widgets.VBox):
 
     def close(self) -> None:
         """Close this explorer and every widget inside it."""
+        self._cancel_scheduled()
         stack = list(self.children)
         while stack:
             widget = stack.pop()
             stack.extend(getattr(widget, "children", ()))
             widget.close()
         super().close()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio event loop running in this thread (a kernel's), or ``None``."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _from_browser(change) -> bool:
+    """Whether ``change`` came from the browser: ipywidgets' ``set_state`` locks the property
+    while it applies a front end's state and fires the observers (ipywidgets 7 and 8)."""
+    owner = getattr(change, "owner", None)
+    return change is not None and change.get("name") in getattr(owner, "_property_lock", {})

@@ -122,8 +122,8 @@ class ChainExplorer(Explorer):
         JAX's ``selu'(0)`` takes its value; from above the slope is ``lambda``, about 1.05).
       activation: a key of ``ACTIVATIONS``.
       x: the input ``a_0``, in ``[-5, 5]``.
-      continuous_update: recompute while a slider is dragged (each update renders a PNG,
-        ~0.1 s; off by default so that a drag sends one update, not a queue of them).
+      continuous_update: recompute while a slider is dragged (on by default; the kernel
+        throttles the updates, so a drag never queues stale ones: see ``Explorer``).
 
     Example:
       >>> from vgwidgets import ChainExplorer
@@ -147,7 +147,7 @@ class ChainExplorer(Explorer):
         centre: bool = False,
         activation: str = "sigmoid",
         x: float = 1.0,
-        continuous_update: bool = False,
+        continuous_update: bool = True,
     ):
         n_layers = check_int("n_layers", n_layers, *N_LAYERS)
         weight = check_float("weight", weight, *WEIGHT)

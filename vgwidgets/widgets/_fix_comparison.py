@@ -161,7 +161,8 @@ class FixComparison(Explorer):
       width: units per hidden layer, in ``[2, 256]`` (fixed: a new width compiles anew).
       batch: how many of the 1,797 digits to probe on, in ``[2, 1797]``.
       seed: the parameters' key, ``jax.random.key(seed)``, a non-negative integer.
-      continuous_update: recompute while a slider is dragged.
+      continuous_update: recompute while a slider is dragged (on by default; the kernel
+        throttles the updates, so a drag never queues stale ones: see ``Explorer``).
 
     Example:
       >>> from vgwidgets import FixComparison
@@ -187,7 +188,7 @@ class FixComparison(Explorer):
         width: int = 32,
         batch: int = 64,
         seed: int = 0,
-        continuous_update: bool = False,
+        continuous_update: bool = True,
     ):
         specs = self._check_specs(specs)
         depth = check_int("depth", depth, *DEPTH)

@@ -129,7 +129,8 @@ class RegimeExplorer(Explorer):
       float64: compute in float64 instead of float32.
       batch: examples in the fixed batch, in ``[1, 1024]``.
       seed: draws the batch and the network, in ``[0, 2^31 - 1]``.
-      continuous_update: recompute while a slider is dragged (off: one update per release).
+      continuous_update: recompute while a slider is dragged (on by default; the kernel
+        throttles the updates, so a drag never queues stale ones: see ``Explorer``).
 
     Example:
       >>> from vgwidgets import RegimeExplorer
@@ -157,7 +158,7 @@ class RegimeExplorer(Explorer):
         float64: bool = False,
         batch: int = 64,
         seed: int = 0,
-        continuous_update: bool = False,
+        continuous_update: bool = True,
     ):
         weight_scale = check_float("weight_scale", weight_scale, *WEIGHT)
         bias_scale = check_float("bias_scale", bias_scale, *BIAS)
