@@ -9,7 +9,7 @@ The lesson shape: `# N. Title`, then the `##` sections objectives, prediction, T
 one after the prediction, opening with the one `explorer = vg.X(...)` cell), exercise, summary,
 references and Solutions (the last heading), and no later cell driving `explorer`; a reordered copy
 with the solutions above the widget must fail it. Running the notebooks is nbval's job
-(``make test-notebooks``), and tests/test_notebook_state.py's, not this file's.
+(``make test-notebooks``), whose run ends with tests/_nbval_state.py's check; not this file's.
 """
 
 import ast
