@@ -95,7 +95,7 @@ browser-deps:
 
 # tests/ and the >>> examples in vgwidgets/'s docstrings (pyproject.toml: --doctest-modules).
 test-unit: $(STAMP) browser-deps
-	$(BIN)/python -m pytest tests/ vgwidgets/
+	$(BIN)/python -m pytest --durations=20 tests/ vgwidgets/
 
 # nbval runs every cell of every notebook and compares only cells marked NBVAL_CHECK_OUTPUT.
 # With no notebook, pytest would collect nothing and exit 5: say so and pass instead.
