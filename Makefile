@@ -93,9 +93,17 @@ browser-deps:
 			>/dev/null; \
 	fi
 
-# tests/ and the >>> examples in vgwidgets/'s docstrings (pyproject.toml: --doctest-modules).
+# tests/ and the >>> examples in vgwidgets/'s docstrings (pyproject.toml: --doctest-modules), in
+# two passes: everything but the browser tests spread over the machine's cores by pytest-xdist
+# (TEST_WORKERS=1 for one process), then the browser tests alone, since what they time (a page's
+# redraw, a slider's drag) needs the cores to themselves. Both passes run even if the first fails.
+TEST_WORKERS ?= auto
 test-unit: $(STAMP) browser-deps
-	$(BIN)/python -m pytest --durations=20 tests/ vgwidgets/
+	@status=0; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser" --durations=20 tests/ vgwidgets/ \
+		|| status=1; \
+	$(BIN)/python -m pytest -m browser tests/test_browser.py || status=1; \
+	exit $$status
 
 # nbval runs every cell of every notebook and compares only cells marked NBVAL_CHECK_OUTPUT.
 # With no notebook, pytest would collect nothing and exit 5: say so and pass instead.
@@ -117,7 +125,8 @@ $(COLAB_STAMP): pyproject.toml Makefile
 test-colab: $(COLAB_STAMP)
 	$(COLAB_VENV)/bin/python -m pip list --disable-pip-version-check 2>/dev/null | \
 		grep -E '^(ipywidgets|ipykernel|jax|jaxlib|optax|matplotlib|numpy) '
-	VGWIDGETS_ABUSE_CHANGES=$(COLAB_ABUSE_CHANGES) $(COLAB_VENV)/bin/python -m pytest $(COLAB_TESTS)
+	VGWIDGETS_ABUSE_CHANGES=$(COLAB_ABUSE_CHANGES) $(COLAB_VENV)/bin/python -m pytest \
+		-n $(TEST_WORKERS) $(COLAB_TESTS)
 	$(COLAB_VENV)/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/
 
 clean:

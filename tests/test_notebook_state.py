@@ -99,6 +99,6 @@ def test_the_check_passes_a_lesson_that_leaves_its_widget_and_fails_one_that_mov
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
     failed = [line for line in out.splitlines() if line.startswith("FAILED ")]
-    assert len(failed) == 1 and failed[0].endswith(f"{moved.name}::{_nbval_state.ITEM_NAME}")
+    assert len(failed) == 1 and f"{moved.name}::{_nbval_state.ITEM_NAME}" in failed[0], failed
     assert "layers L shows 6 where the lesson describes 4" in out
     assert "1 failed, 9 passed" in out, out[-2000:]
