@@ -251,3 +251,37 @@ def test_python_changes_refresh_at_once_even_in_a_running_loop(explorers, monkey
     asyncio.run(main())
     with pytest.raises(ValueError, match=r"throttle must be a number in \[0, 10\]; got -1"):
         explorer.throttle = -1
+
+
+def _log_sliders(widget):
+    import ipywidgets
+
+    if isinstance(widget, ipywidgets.FloatLogSlider):
+        yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _log_sliders(child)
+
+
+@pytest.mark.parametrize("cls", EXPLORERS, ids=lambda cls: cls.__name__)
+def test_a_value_given_to_a_log_slider_survives_the_browser_snapping_it_to_the_step(
+    explorers, cls
+):
+    """The browser's slider snaps its value to the exponent grid ``min + k * step`` and sends the
+    snapped value back; a value the lessons give (0.8, 2, sqrt 2, 1e-3, ...) must come back
+    within 0.12% and read the same to 3 significant digits (it read 0.794 for 0.8 at step 0.01)."""
+    import math
+
+    explorer = explorers(cls, **CASES[cls][0])
+    sliders = list(_log_sliders(explorer))
+    for slider in sliders:
+        low, high = slider.base**slider.min, slider.base**slider.max
+        for value in (0.8, 2.0, 2**0.5, 3**0.5, 10.0, 1e-3, 0.05, 1.0, 5 / 3):
+            if not low <= value <= high:
+                continue
+            exponent = math.log(value, slider.base)
+            k = round((exponent - slider.min) / slider.step)
+            snapped = slider.base ** (slider.min + k * slider.step)
+            assert abs(snapped / value - 1) < 1.2e-3, (slider.description, value, snapped)
+            if value in (0.8, 2.0, 1e-3, 1.0, 10.0):
+                assert f"{snapped:.3g}" == f"{value:.3g}", (slider.description, value, snapped)
+    assert sliders or cls is ChainExplorer  # the chain's sliders are linear

@@ -57,7 +57,7 @@ from ..experiments import (
     ratio_trend,
 )
 from ..plotting import COLORS, FixCurve, fix_figure, update_fix_figure
-from ._base import WARN_STYLE, Explorer, labelled
+from ._base import LOG_STEP, WARN_STYLE, Explorer, labelled
 
 N_SLOTS = 4
 DEPTH = (1, FIX_MAX_DEPTH)
@@ -213,7 +213,7 @@ class FixComparison(Explorer):
         self.controls = FixControls(
             depth=labelled(widgets.IntSlider(value=depth, min=DEPTH[0], max=DEPTH[1],
                                              description="depth L", continuous_update=live)),
-            weight_scale=labelled(log_slider("weight scale", weight_scale, WEIGHT_SCALE, 0.05)),
+            weight_scale=labelled(log_slider("weight scale", weight_scale, WEIGHT_SCALE, LOG_STEP)),
             bias_scale=labelled(widgets.FloatSlider(
                 value=bias_scale, min=BIAS_SCALE[0], max=BIAS_SCALE[1], step=0.05,
                 description="bias scale", continuous_update=live, readout_format=".2f")),
@@ -244,7 +244,7 @@ class FixComparison(Explorer):
                     layout=widgets.Layout(width="15em")), narrow),
                 clip=dropdown("clip", [(m.replace("_", " "), m) for m in CLIP_MODES], spec.clip),
                 clip_threshold=labelled(log_slider("threshold", spec.clip_threshold,
-                                                   CLIP_THRESHOLD, 0.1), narrow),
+                                                   CLIP_THRESHOLD, LOG_STEP), narrow),
             ))  # fmt: skip
             slots[-1].clip_threshold.layout.width = "15em"
         self.slots = tuple(slots)

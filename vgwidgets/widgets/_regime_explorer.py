@@ -39,7 +39,7 @@ from ..experiments import (
     regime_result,
 )
 from ..plotting import FLOAT_MAX, regime_figure, update_regime_figure
-from ._base import Explorer, labelled, warnings_html
+from ._base import LOG_STEP, Explorer, labelled, warnings_html
 
 WEIGHT_EXPONENT = (-1.0, 1.5)  # the weight scale's log slider: 10^-1 .. 10^1.5 (31.6)
 WEIGHT = (10.0 ** WEIGHT_EXPONENT[0], 10.0 ** WEIGHT_EXPONENT[1])
@@ -177,7 +177,7 @@ class RegimeExplorer(Explorer):
         self.controls = RegimeControls(
             weight_scale=labelled(widgets.FloatLogSlider(
                 value=weight_scale, base=10, min=WEIGHT_EXPONENT[0], max=WEIGHT_EXPONENT[1],
-                step=0.01, description="weight scale", continuous_update=live,
+                step=LOG_STEP, description="weight scale", continuous_update=live,
                 readout_format=".3g",
             )),
             bias_scale=labelled(widgets.FloatSlider(
