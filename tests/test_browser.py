@@ -304,11 +304,16 @@ def _described_sliders(path: Path) -> list[tuple[str, float]]:
     return sliders
 
 
+# Lesson 1 (linear sliders) and lesson 2 (a log slider: the browser snaps its value to the step
+# and sends it back, which once turned lesson 2's 0.8 into 0.794).
+RUN_ALL_LESSONS = LESSONS[:2]
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not LESSONS, reason="no lesson builds a learner's explorer")
-def test_jupyterlab_run_all_leaves_the_learner_widget_as_described(browser, tmp_path):
+@pytest.mark.parametrize("path", RUN_ALL_LESSONS, ids=[p.stem for p in RUN_ALL_LESSONS])
+def test_jupyterlab_run_all_leaves_the_learner_widget_as_described(browser, tmp_path, path):
     """Run > Run All Cells, as a learner does; then the explorer's sliders read as described."""
-    path = LESSONS[0]
     shutil.copy(path, tmp_path / path.name)
     expected = _described_sliders(path)
     assert expected, f"{path.name}: the learner's explorer has no slider"
