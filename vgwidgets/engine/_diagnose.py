@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Mapping
+import re
 from typing import NamedTuple
 
 import jax
@@ -44,11 +44,13 @@ from ._validate import check_float
 # Defaults, and why (see ``diagnose``'s Args).
 MAX_GLOBAL_NORM = 100.0
 MIN_GRAD_RATIO = 1e-2
+# One object, so that calls without an optimizer share one compiled program.
+DEFAULT_OPTIMIZER = optax.sgd(1e-2)
 
 
 class Diagnosis(NamedTuple):
     """What ``diagnose`` measured; every per-leaf array has shape ``(n_leaves,)``, in the
-    model's order (dicts in insertion order, sequences and modules' fields in theirs).
+    model's order: layers by number (``Dense_2`` before ``Dense_10``, see ``diagnose``).
 
     Attributes:
       names: each leaf's path, e.g. ``"params/Dense_0/kernel"`` or ``"layers/0/weight"``.
@@ -151,36 +153,32 @@ def _key_name(key) -> str:
     return str(key)
 
 
-def _child(node, key):
-    """The subtree of ``node`` at ``key``, or ``None`` where it cannot be read back."""
-    try:
-        if isinstance(key, jax.tree_util.DictKey):
-            return node[key.key]
-        if isinstance(key, jax.tree_util.SequenceKey):
-            return node[key.idx]
-        if isinstance(key, jax.tree_util.GetAttrKey):
-            return getattr(node, key.name)
-    except (KeyError, IndexError, TypeError, AttributeError):
-        pass
-    return None
+def _natural(text: str) -> tuple:
+    """A sort key that orders the digits in ``text`` by value: "Dense_2" before "Dense_10"."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.findall(r"\d+|\D+", text)
+    )
 
 
-def _model_order(params, paths) -> list[int]:
+def _model_order(paths) -> list[int]:
     """Positions of ``paths`` (in JAX's flatten order) sorted into the model's order.
 
-    JAX flattens a dict in sorted key order, so ``Dense_10`` would come before ``Dense_2``;
-    the model's order is the dict's insertion order. Other keys keep JAX's order."""
+    JAX flattens a dict in sorted key order, and every ``tree_map`` (an optimizer step, say)
+    rebuilds dicts in that order, so ``Dense_10`` comes before ``Dense_2``. Here dict keys are
+    sorted by ``_natural`` instead: layers by number, before and after any step. Other keys
+    (list indices, a module's fields) keep JAX's order, which is theirs."""
     seen: dict = {}
     ranks = []
     for path in paths:
-        node, prefix, rank = params, (), []
+        prefix, rank = (), []
         for key in path:
-            if isinstance(key, jax.tree_util.DictKey) and isinstance(node, Mapping):
-                rank.append(list(node.keys()).index(key.key))
+            if isinstance(key, jax.tree_util.DictKey):
+                rank.append(_natural(str(key.key)))
             else:
                 siblings = seen.setdefault(prefix, {})
-                rank.append(siblings.setdefault(str(key), len(siblings)))
-            node, prefix = _child(node, key), (*prefix, str(key))
+                rank.append(((0, siblings.setdefault(str(key), len(siblings)), ""),))
+            prefix = (*prefix, str(key))
         ranks.append(tuple(rank))
     return sorted(range(len(paths)), key=ranks.__getitem__)
 
@@ -296,6 +294,11 @@ def diagnose(
     ``optimizer`` (the same objects: a new ``optax.sgd(...)`` per call recompiles), tree
     structure and shapes; the thresholds are applied outside the compiled program.
 
+    Leaves come in the model's order, the same before and after a training step: a dict's
+    keys with their numbers compared as numbers (``Dense_2`` before ``Dense_10``; JAX's own
+    order, which every ``tree_map`` and optimizer step rebuilds dicts in, puts ``Dense_10``
+    first), lists and a module's fields in their own order.
+
     Args:
       loss_fn: ``loss_fn(params, batch)`` returning the loss, a floating-point scalar.
       params: any pytree of floating-point arrays (a dict, flax's ``variables["params"]``,
@@ -324,8 +327,8 @@ def diagnose(
       >>> params = {"w": jnp.ones((3, 1)), "b": jnp.zeros(1)}
       >>> batch = (jnp.ones((4, 3)), jnp.zeros((4, 1)))
       >>> d = diagnose(loss_fn, params, batch)
-      >>> d.names, d.grad_norm.round(3).tolist(), d.flags()
-      (('w', 'b'), [10.392, 6.0], ())
+      >>> d.names, [f"{g:.3f}" for g in d.grad_norm], d.flags()
+      (('b', 'w'), ['6.000', '10.392'], ())
 
     References:
       Nielsen, *Neural Networks and Deep Learning*, ch. 5 (2015). Pascanu, Mikolov, Bengio,
@@ -337,8 +340,8 @@ def diagnose(
             f"{type(loss_fn).__name__}."
         )
     if optimizer is None:
-        optimizer = optax.sgd(1e-2)
-    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
+        optimizer = DEFAULT_OPTIMIZER
+    if not all(callable(getattr(optimizer, f, None)) for f in ("init", "update")):
         raise TypeError(
             "optimizer must be an optax GradientTransformation (with init and update), e.g. "
             f"optax.sgd(1e-2) or optax.adam(1e-3); got {type(optimizer).__name__}."
@@ -354,7 +357,7 @@ def diagnose(
 
     out = _diagnose(_ById(loss_fn), _ById(optimizer), frame, arrays, batch, opt_state)
     loss, grad_norm, param_norm, update_norm, nonfinite = (np.asarray(v) for v in out)
-    order = _model_order(params, paths)
+    order = _model_order(paths)
     grad_norm, param_norm, update_norm, nonfinite = (
         v[order] for v in (grad_norm, param_norm, update_norm, nonfinite)
     )
