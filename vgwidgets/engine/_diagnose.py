@@ -308,13 +308,17 @@ def diagnose(
       optimizer: an optax ``GradientTransformation``; ``None`` for ``optax.sgd(1e-2)``.
       opt_state: its state for ``params``; ``None`` for ``optimizer.init(params)``.
       max_global_norm: ``exploding`` when ``global_norm`` is over it; finite, > 0. Default
-        100: ten to a hundred times the thresholds gradients are usually clipped at (1 to 10,
-        Pascanu et al. 2013 and common practice), for a loss of order 1 averaged over the batch.
-        Scale it with your loss.
+        100: the healthy networks below give global norms of 4 to 7 (a loss of order 1,
+        averaged over the batch), and gradients are commonly clipped at norms of 1 to 10
+        (Pascanu et al. 2013 clip at a threshold taken from the usual norms); 100 is far past
+        both. Scale it with your loss: a sum over the batch multiplies the norm by its size.
       min_grad_ratio: ``vanishing`` when ``grad_ratio`` is under it; in ``(0, 1]``. Default
-        0.01: in a healthy network layers' gradient norms differ by a few times (their shapes
-        differ); Nielsen's 4-hidden-layer sigmoid network, his example of vanishing gradients,
-        spans about a hundredfold (0.003 to 0.285, ch. 5).
+        0.01, measured on the bundled digits (1,000 examples, 5 seeds, width 30): ReLU
+        networks with He initialization, 4 or 6 hidden layers, give 0.28 to 0.8 (layers'
+        shapes differ, so their norms do by a few times); Nielsen's sigmoid network
+        (ch. 5, ``N(0, 1/n_in)`` weights) gives 0.2 with one hidden layer, 0.04 with two,
+        about 0.01 with three, 0.002 with four (his example of vanishing gradients), 1e-4 with
+        six.
 
     Returns:
       A ``Diagnosis`` of NumPy arrays and Python numbers.
