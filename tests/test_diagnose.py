@@ -3,6 +3,8 @@ flags on constructed vanishing, exploding and NaN cases (and not otherwise), fla
 models against ``jax.grad``, and the errors bad input gets before anything is compiled."""
 
 import math
+import re
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -324,3 +326,18 @@ def test_an_equinox_module_is_diagnosed_as_it_is_or_partitioned():
     assert whole.names == parts.names == names
     np.testing.assert_allclose(whole.grad_norm, [want[n] for n in names], rtol=1e-5)
     np.testing.assert_array_equal(whole.grad_norm, parts.grad_norm)
+
+
+def test_readme_example_runs_and_says_what_it_prints(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Diagnose your own JAX model\n")[1].split("\n## ")[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 (the README's own code)
+    printed = capsys.readouterr().out.splitlines()
+    d = namespace["d"]
+    assert printed[-1] == "('vanishing',)" and printed[-2] == "flags: vanishing"
+    assert d.names[1] == "layer0/w" and d.names[-1] == "layer6/w"
+    assert d.grad_norm[1] / d.grad_norm[-1] == pytest.approx(d.grad_ratio)
+    assert 1e-4 < d.grad_ratio < 3e-4  # "about 2e-4"
+    assert [ax.get_yscale() for ax in namespace["fig"].axes] == ["log", "log"]
