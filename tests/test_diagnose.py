@@ -222,6 +222,7 @@ ERRORS = {
         dict(params={"w": jnp.ones(2), "k": jnp.arange(2)}), TypeError, "dtype int32",
     ),
     "boolean leaf": (dict(params={"w": jnp.ones(2), "on": True}), TypeError, "dtype bool"),
+    "complex leaf": (dict(params={"w": jnp.ones(2), "c": 1j}), TypeError, "dtype complex"),
     "no float leaf": (dict(params={"f": len}), ValueError, "at least one floating-point"),
     "batch leaf": (dict(batch={"x": "text"}), TypeError, r"batch\['x'\] is str"),
     "nan threshold": (dict(max_global_norm=float("nan")), ValueError, "max_global_norm must"),

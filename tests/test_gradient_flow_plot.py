@@ -80,7 +80,8 @@ def test_drawn_points_are_the_diagnosis_values_on_log_axes():
     shown = ((d.grad_norm, data.grad_ylim), (data.update_ratio, data.ratio_ylim))
     for values, (bottom, top) in shown:
         assert bottom < values.min() and values.max() < top  # every value inside its axis
-    assert figure_png(fig).startswith(b"\x89PNG")
+    # A notebook cell that ends with the figure shows it (IPython calls _repr_png_).
+    assert fig._repr_png_() == figure_png(fig) and fig._repr_png_().startswith(b"\x89PNG")
 
 
 def test_inf_zero_and_nan_are_marked_and_named_not_hidden():

@@ -228,14 +228,15 @@ def _check_loss(loss) -> None:
 
 
 def _split(params):
-    """``(frame, arrays, names, shapes)``; raises on integer, boolean or complex leaves."""
+    """``(frame, arrays, paths)``, arrays and their paths in JAX's flatten order; raises on
+    integer, boolean or complex leaves."""
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
     arrays, static, paths = [], [], []
     for i, (path, leaf) in enumerate(flat):
         where = "params" + jax.tree_util.keystr(path)
         if isinstance(leaf, (bool, np.bool_, numbers.Integral)):
             dtype = np.asarray(leaf).dtype
-        elif isinstance(leaf, (jax.Array, np.ndarray, np.generic, numbers.Real)):
+        elif isinstance(leaf, (jax.Array, np.ndarray, np.generic, numbers.Number)):
             dtype = np.asarray(leaf).dtype if not isinstance(leaf, jax.Array) else leaf.dtype
         else:  # a function, a string...: held fixed, as equinox's partition holds them
             static.append((i, _ById(leaf)))

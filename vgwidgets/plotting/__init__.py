@@ -19,6 +19,7 @@ from ._chain_plot import (
 from ._figure import (
     FLOAT_MAX,
     MARK_HEIGHTS,
+    ShownFigure,
     agg_figure,
     clip_to_axis,
     figure_png,
@@ -55,6 +56,7 @@ __all__ = [
     "GradientFlowPlotData",
     "RegimeArtists",
     "RegimePlotData",
+    "ShownFigure",
     "agg_figure",
     "bound_label",
     "chain_figure",

@@ -20,7 +20,15 @@ from typing import NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._figure import MARK_HEIGHTS, agg_figure, clip_to_axis, log_limits, log_y, unplaceable_note
+from ._figure import (
+    MARK_HEIGHTS,
+    ShownFigure,
+    agg_figure,
+    clip_to_axis,
+    log_limits,
+    log_y,
+    unplaceable_note,
+)
 
 # Karpathy's rule of thumb for the update-to-data ratio (makemore part 3): about 1e-3.
 UPDATE_RATIO_GUIDE = 1e-3
@@ -142,8 +150,8 @@ def plot_gradient_flow(diagnosis, *, title: str | None = None) -> Figure:
       title: the figure's title; ``None`` for one that names the flags raised.
 
     Returns:
-      A ``matplotlib.figure.Figure`` (Agg canvas, not registered with pyplot: in a notebook,
-      end a cell with it, or ``display`` it). Its lines carry ``gid`` names ("grad_matrices",
+      A ``matplotlib.figure.Figure`` (Agg canvas, not registered with pyplot) that a notebook
+      shows as a PNG when a cell ends with it. Its lines carry ``gid`` names ("grad_matrices",
       "grad_other", "vanishing_line", "update_ratio", "ratio_guide") for reading back.
 
     Example:
@@ -159,7 +167,9 @@ def plot_gradient_flow(diagnosis, *, title: str | None = None) -> Figure:
     """
     data = gradient_flow_data(diagnosis, title=title)
     n = data.positions.shape[0]
-    fig, (ax_grad, ax_ratio) = agg_figure((min(3.5 + 0.32 * n, 16.0), 6.4), nrows=2, sharex=True)
+    fig, (ax_grad, ax_ratio) = agg_figure(
+        (min(3.5 + 0.32 * n, 16.0), 6.4), nrows=2, sharex=True, figure_class=ShownFigure
+    )
     fig.subplots_adjust(left=0.1, right=0.76, bottom=0.2, top=0.9, hspace=0.3)
     fig.suptitle(data.title, fontsize=12)
 
