@@ -232,6 +232,16 @@ ERRORS = {
     "ratio above 1": (dict(min_grad_ratio=2.0), ValueError, "min_grad_ratio must"),
     "ratio 0": (dict(min_grad_ratio=0.0), ValueError, r"min_grad_ratio must be a number in \(0"),
     "ratio nan": (dict(min_grad_ratio=float("nan")), ValueError, "min_grad_ratio must"),
+    "opt_state of another model": (
+        dict(optimizer=optax.adam(1e-3), opt_state=optax.adam(1e-3).init({"v": jnp.ones(3)})),
+        ValueError,
+        "opt_state must be the optimizer's state for these params",
+    ),
+    "opt_state of another optimizer": (
+        dict(optimizer=optax.adam(1e-3), opt_state=optax.sgd(0.1).init({"w": jnp.ones(2)})),
+        ValueError,
+        "optimizer.init",
+    ),
     "vector loss": (
         dict(loss_fn=lambda p, b: p["w"] * 2.0),
         ValueError,

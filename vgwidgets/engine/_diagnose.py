@@ -268,6 +268,24 @@ def _check_batch(batch) -> None:
             )
 
 
+def _check_opt_state(optimizer, params, opt_state) -> None:
+    """``opt_state`` must have the structure and shapes of ``optimizer.init(params)``."""
+    want = jax.eval_shape(optimizer.init, params)
+    got = jax.tree_util.tree_map(lambda x: jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)),
+                                 opt_state)  # fmt: skip
+    same = jax.tree_util.tree_structure(want) == jax.tree_util.tree_structure(got) and all(
+        a.shape == b.shape for a, b in zip(jax.tree_util.tree_leaves(want),
+                                           jax.tree_util.tree_leaves(got))
+    )  # fmt: skip
+    if not same:
+        raise ValueError(
+            "opt_state must be the optimizer's state for these params, shaped like "
+            f"optimizer.init(params): {jax.tree_util.tree_structure(want)}; got "
+            f"{jax.tree_util.tree_structure(got)}. Pass the state your training loop holds, "
+            "or None for a fresh one."
+        )
+
+
 def diagnose(
     loss_fn,
     params,
@@ -359,6 +377,8 @@ def diagnose(
         raise ValueError(f"min_grad_ratio must be a number in (0, 1]; got {min_grad_ratio!r}.")
     frame, arrays, paths = _split(params)
     _check_batch(batch)
+    if opt_state is not None:
+        _check_opt_state(optimizer, frame.build(arrays, fill_static=False), opt_state)
 
     out = _diagnose(_ById(loss_fn), _ById(optimizer), frame, arrays, batch, opt_state)
     loss, grad_norm, param_norm, update_norm, nonfinite = (np.asarray(v) for v in out)
