@@ -30,7 +30,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import re
 from typing import NamedTuple
 
 import jax
@@ -39,6 +38,7 @@ import numpy as np
 import optax
 
 from ._mlp import _scaled_norm
+from ._pytree import ById, leaf_name, model_order, split_params
 from ._validate import check_float
 
 # Defaults, and why (see ``diagnose``'s Args).
@@ -114,75 +114,6 @@ class Diagnosis(NamedTuple):
         return "\n".join(rows)
 
 
-class _ById:
-    """A static argument of ``jax.jit`` compared by identity (any callable, hashable or not)."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __hash__(self):
-        return id(self.value)
-
-    def __eq__(self, other):
-        return isinstance(other, _ById) and other.value is self.value
-
-
-class _Frame(NamedTuple):
-    """The fixed part of ``params``: its tree structure, the non-array leaves and where they sit.
-
-    Compared by identity of the held objects, so it can be a static argument of ``jax.jit``."""
-
-    treedef: object
-    static: tuple  # (position in the flat leaves, _ById(object)), for non-array leaves
-    n: int
-
-    def build(self, arrays, *, fill_static: bool = True):
-        """The params tree from the array leaves (in flatten order); non-array leaves put back,
-        or ``None`` (an empty subtree, as ``eqx.filter`` leaves it) with ``fill_static=False``."""
-        leaves, it = [None] * self.n, iter(arrays)
-        fixed = {i: held.value for i, held in self.static}
-        for i in range(self.n):
-            leaves[i] = (fixed[i] if fill_static else None) if i in fixed else next(it)
-        return jax.tree_util.tree_unflatten(self.treedef, leaves)
-
-
-def _key_name(key) -> str:
-    for attribute in ("key", "name", "idx"):
-        if hasattr(key, attribute):
-            return str(getattr(key, attribute))
-    return str(key)
-
-
-def _natural(text: str) -> tuple:
-    """A sort key that orders the digits in ``text`` by value: "Dense_2" before "Dense_10"."""
-    return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part)
-        for part in re.findall(r"\d+|\D+", text)
-    )
-
-
-def _model_order(paths) -> list[int]:
-    """Positions of ``paths`` (in JAX's flatten order) sorted into the model's order.
-
-    JAX flattens a dict in sorted key order, and every ``tree_map`` (an optimizer step, say)
-    rebuilds dicts in that order, so ``Dense_10`` comes before ``Dense_2``. Here dict keys are
-    sorted by ``_natural`` instead: layers by number, before and after any step. Other keys
-    (list indices, a module's fields) keep JAX's order, which is theirs."""
-    seen: dict = {}
-    ranks = []
-    for path in paths:
-        prefix, rank = (), []
-        for key in path:
-            if isinstance(key, jax.tree_util.DictKey):
-                rank.append(_natural(str(key.key)))
-            else:
-                siblings = seen.setdefault(prefix, {})
-                rank.append(((0, siblings.setdefault(str(key), len(siblings)), ""),))
-            prefix = (*prefix, str(key))
-        ranks.append(tuple(rank))
-    return sorted(range(len(paths)), key=ranks.__getitem__)
-
-
 def _leaf_norm(x):
     return jnp.zeros((), x.dtype) if x.size == 0 else _scaled_norm(jnp.ravel(x), 0)
 
@@ -225,37 +156,6 @@ def _check_loss(loss) -> None:
         raise TypeError(
             f"loss_fn must return a floating-point scalar to be differentiated; got dtype {dtype}."
         )
-
-
-def _split(params):
-    """``(frame, arrays, paths)``, arrays and their paths in JAX's flatten order; raises on
-    integer, boolean or complex leaves."""
-    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
-    arrays, static, paths = [], [], []
-    for i, (path, leaf) in enumerate(flat):
-        where = "params" + jax.tree_util.keystr(path)
-        if isinstance(leaf, (bool, np.bool_, numbers.Integral)):
-            dtype = np.asarray(leaf).dtype
-        elif isinstance(leaf, (jax.Array, np.ndarray, np.generic, numbers.Number)):
-            dtype = np.asarray(leaf).dtype if not isinstance(leaf, jax.Array) else leaf.dtype
-        else:  # a function, a string...: held fixed, as equinox's partition holds them
-            static.append((i, _ById(leaf)))
-            continue
-        if not jnp.issubdtype(dtype, jnp.floating):
-            raise TypeError(
-                f"params must hold floating-point arrays only, to be differentiated; {where} "
-                f"has dtype {dtype}. Keep integer and boolean values out of params (pass them in "
-                "the batch or close over them; with equinox, "
-                "eqx.partition(model, eqx.is_inexact_array))."
-            )
-        arrays.append(jnp.asarray(leaf))
-        paths.append(path)
-    if not arrays:
-        raise ValueError(
-            f"params must hold at least one floating-point array; got {type(params).__name__} "
-            f"with none ({len(flat)} leaves)."
-        )
-    return _Frame(treedef, tuple(static), len(flat)), arrays, paths
 
 
 def _check_batch(batch) -> None:
@@ -375,18 +275,18 @@ def diagnose(
     min_grad_ratio = check_float("min_grad_ratio", min_grad_ratio, 0.0, 1.0)
     if not min_grad_ratio > 0:
         raise ValueError(f"min_grad_ratio must be a number in (0, 1]; got {min_grad_ratio!r}.")
-    frame, arrays, paths = _split(params)
+    frame, arrays, paths = split_params(params)
     _check_batch(batch)
     if opt_state is not None:
         _check_opt_state(optimizer, frame.build(arrays, fill_static=False), opt_state)
 
-    out = _diagnose(_ById(loss_fn), _ById(optimizer), frame, arrays, batch, opt_state)
+    out = _diagnose(ById(loss_fn), ById(optimizer), frame, arrays, batch, opt_state)
     loss, grad_norm, param_norm, update_norm, nonfinite = (np.asarray(v) for v in out)
-    order = _model_order(paths)
+    order = model_order(paths)
     grad_norm, param_norm, update_norm, nonfinite = (
         v[order] for v in (grad_norm, param_norm, update_norm, nonfinite)
     )
-    names = tuple("/".join(_key_name(k) for k in paths[i]) or "params" for i in order)
+    names = tuple(leaf_name(paths[i]) for i in order)
     shapes = tuple(tuple(arrays[i].shape) for i in order)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         update_ratio = update_norm / param_norm
