@@ -66,6 +66,8 @@ def test_linear_model_gradient_and_parameter_norms_match_the_closed_form(linear)
     assert "flags: none" in d.table() and d.table().splitlines()[2].startswith("w ")
 
 
+linear_grad = jax.jit(jax.grad(linear_loss))  # one program for every hand-made step below
+
 OPTIMIZERS = {
     "sgd": lambda: optax.sgd(0.1),
     "momentum": lambda: optax.sgd(0.1, momentum=0.9),
@@ -83,9 +85,9 @@ def test_update_to_data_ratio_is_that_of_optax_step_by_hand(linear, name, steps_
     optimizer = OPTIMIZERS[name]()
     state = optimizer.init(params)
     for _ in range(steps_before):
-        updates, state = optimizer.update(jax.grad(linear_loss)(params, batch), state, params)
+        updates, state = optimizer.update(linear_grad(params, batch), state, params)
         params = optax.apply_updates(params, updates)
-    updates, _ = optimizer.update(jax.grad(linear_loss)(params, batch), state, params)
+    updates, _ = optimizer.update(linear_grad(params, batch), state, params)
     d = vg.diagnose(
         linear_loss, params, batch, optimizer=optimizer, opt_state=state if steps_before else None
     )
@@ -100,12 +102,13 @@ def test_update_to_data_ratio_is_that_of_optax_step_by_hand(linear, name, steps_
 # Flags: a deep sigmoid chain (vanishing), a large input (exploding), a NaN, and healthy nets.
 
 
-def chain_params(depth, scale, width=6, key=0):
-    keys = jax.random.split(jax.random.key(key), depth)
+def chain_params(depth, scale, width=6, seed=0):
+    rng = np.random.default_rng(seed)
     return {
-        f"layer{i}": {"w": scale * jax.random.normal(k, (width, width)) / math.sqrt(width)}
-        for i, k in enumerate(keys)
-    }
+        f"layer{i}": {"w": jnp.asarray(scale * rng.normal(size=(width, width)) / math.sqrt(width),
+                                       jnp.float32)}
+        for i in range(depth)
+    }  # fmt: skip
 
 
 def chain_loss(params, batch):
@@ -119,8 +122,8 @@ def chain_loss(params, batch):
 
 @pytest.fixture(scope="module")
 def chain_batch():
-    x = jax.random.normal(jax.random.key(1), (8, 6))
-    return x, jnp.ones((8, 6))
+    x = np.random.default_rng(1).normal(size=(8, 6)).astype(np.float32)
+    return jnp.asarray(x), jnp.ones((8, 6))
 
 
 def test_deep_sigmoid_chain_is_flagged_vanishing_and_a_shallow_one_is_not(chain_batch):
