@@ -21,6 +21,7 @@ from .engine import (
     Activation,
     ActivationParam,
     ChainResult,
+    Diagnosis,
     Initializer,
     LayerProbe,
     Loss,
@@ -35,6 +36,7 @@ from .engine import (
     clip_gradients,
     critical_weight_var,
     derivative,
+    diagnose,
     init_mlp,
     init_norm_state,
     lifted_sigmoid,
@@ -51,6 +53,7 @@ _LAZY = {
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
+    "plot_gradient_flow": "vgwidgets.plotting",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

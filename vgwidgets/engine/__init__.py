@@ -22,6 +22,7 @@ from ._clipping import CLIP_MODES, clip_gradients
 from ._compat import x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
+from ._diagnose import Diagnosis, diagnose
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
 from ._losses import LOSSES, Loss, get_loss, register_loss
 from ._meanfield import MeanField, critical_weight_var, mean_field
@@ -47,6 +48,7 @@ __all__ = [
     "ActivationParam",
     "ChainResult",
     "Compilations",
+    "Diagnosis",
     "Initializer",
     "LayerProbe",
     "Loss",
@@ -66,6 +68,7 @@ __all__ = [
     "count_compilations",
     "critical_weight_var",
     "derivative",
+    "diagnose",
     "get_activation",
     "get_initializer",
     "get_loss",
