@@ -113,7 +113,7 @@ def _per_layer_norms(grads: MLPParams):
     return _scaled_norm(grads.b_hidden, -1), w_norm
 
 
-def _unit_statistics(act: Activation, p, u, saturation):
+def _unit_statistics(act: Activation, p, u, *, saturation):
     """``(saturated_frac, dead_frac)`` of one layer's activation input ``u`` (``LayerProbe``)."""
     phi = act.at(p)
     bound = saturation * act.max_derivative_at(p)
@@ -135,9 +135,7 @@ def _probe(
     def summarize(layer, p):
         """One layer's statistics, taken inside the scan (no stacks of activations kept)."""
         z, u, a = (jax.lax.stop_gradient(layer[name]) for name in ("z", "u", "a"))
-        saturated, dead = chosen(
-            structure.activations, traced.activation, _unit_statistics, p, u, saturation
-        )
+        saturated, dead = layer["units"]
         return (
             jnp.mean(a),
             jnp.std(a),
@@ -148,9 +146,11 @@ def _probe(
             functools.reduce(jnp.logical_and, [jnp.all(~jnp.isnan(s)) for s in (z, u, a)]),
         )
 
+    units = functools.partial(_unit_statistics, saturation=saturation)
+
     def mean_loss(params):
         logits, summaries, active, norm_state = scan_layers(
-            structure, params, x, traced, state, emit=summarize
+            structure, params, x, traced, state, emit=summarize, units=units
         )
         cost = jnp.mean(chosen(structure.losses, traced.loss, _cost, logits, y))
         return cost, (summaries, active, norm_state)

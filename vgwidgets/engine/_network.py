@@ -71,8 +71,10 @@ def layer_params(structure: Structure, params: MLPParams, traced: Traced):
     return jnp.where(trainable(structure.activations, traced.activation), params.slope, fixed)
 
 
-def _activate(act: Activation, p, u):
-    return act.at(p)(u)
+def _activate(act: Activation, p, u, *, units):
+    """``(phi(u; p), units(act, p, u))``: the activation and, in the same branch, statistics of
+    its units (``()`` without ``units``); the statistics see ``u`` without its gradient."""
+    return act.at(p)(u), () if units is None else units(act, p, jax.lax.stop_gradient(u))
 
 
 def _keep_arrays(layer: dict, p) -> dict:
@@ -81,7 +83,7 @@ def _keep_arrays(layer: dict, p) -> dict:
 
 
 def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, state, *,
-                emit=_keep_arrays):  # fmt: skip
+                emit=_keep_arrays, units=None):  # fmt: skip
     """The traceable forward pass: ``(logits, per-layer emits, active, norm_state)``.
 
     Args:
@@ -96,6 +98,10 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         its activation parameter ``p``; the results are stacked along a leading ``max_depth``
         axis. Keeping per-layer summaries instead of the ``(batch, width)`` arrays spares the
         compiled program three ``(max_depth, batch, width)`` stacks (``probe`` does this).
+      units: ``None``, or ``(act, p, u) -> pytree``, statistics of the layer's activation
+        input ``u`` (no gradient) that depend on the activation ``act``, an ``Activation``:
+        they are computed in the activation's own branch of the switch, and ``emit`` finds
+        them in ``layer["units"]``.
 
     Returns:
       ``(logits, stacked emits, active, norm_state)``.
@@ -122,12 +128,13 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
             traced.norm, z, v["scale"], v["shift"], v["mean"], v["var"],
             train=traced.train, momentum=traced.momentum,
         )  # fmt: skip
-        a = chosen(structure.activations, traced.activation, _activate, v["p"], u)
-        return {"z": z, "u": u, "a": a, "mean": mean, "var": var}
+        activate = functools.partial(_activate, units=units)
+        a, unit_stats = chosen(structure.activations, traced.activation, activate, v["p"], u)
+        return {"z": z, "u": u, "a": a, "units": unit_stats, "mean": mean, "var": var}
 
     def record(out, p):
         """What the scan stacks for one layer: ``emit``'s part and the running statistics."""
-        kept = {"emit": emit({name: out[name] for name in ("z", "u", "a")}, p)}
+        kept = {"emit": emit({name: out[name] for name in ("z", "u", "a", "units")}, p)}
         kept.update(mean=out["mean"], var=out["var"])
         return kept
 
