@@ -201,8 +201,9 @@ def probe(
     One jit-compiled forward and backward pass, compiled once per shape and dtype: every
     other field of ``config`` (``activation``, ``loss``, ``norm``, ``clip`` included, and
     ``depth <= max_depth``), ``saturation``, ``train`` and ``momentum`` are traced, so changing
-    them compiles nothing new; a new ``structure`` or batch shape does (see ``MLPConfig``). Pure: batch normalization's running
-    statistics go in as ``state`` and come out as ``norm_state``.
+    them compiles nothing new; a new ``structure`` or batch shape does (see ``MLPConfig``).
+    Pure: batch normalization's running statistics go in as ``state`` and come out as
+    ``norm_state``.
 
     Args:
       config: the network (its ``depth`` selects how many of the padded layers run).
