@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import Activation, derivative
+
 from ._boundary import prepare, to_arrays
 from ._clipping import clip_by_mode, global_norm
 from ._compat import x64_context
@@ -113,16 +113,6 @@ def _per_layer_norms(grads: MLPParams):
     return _scaled_norm(grads.b_hidden, -1), w_norm
 
 
-def _unit_statistics(act: Activation, p, u, *, saturation):
-    """``(saturated_frac, dead_frac)`` of one layer's activation input ``u`` (``LayerProbe``)."""
-    phi = act.at(p)
-    bound = saturation * act.max_derivative_at(p)
-    return (
-        jnp.mean(jnp.abs(derivative(phi, u)) <= bound).astype(u.dtype),
-        jnp.mean(jnp.all(phi(u) == 0, axis=0)).astype(u.dtype),
-    )
-
-
 def _cost(loss: Loss, logits, y):
     return loss.fn(logits, y)
 
@@ -134,23 +124,22 @@ def _probe(
     """``probe``'s compiled core: arrays in (``to_arrays``), a ``LayerProbe`` out."""
     def summarize(layer, p):
         """One layer's statistics, taken inside the scan (no stacks of activations kept)."""
-        z, u, a = (jax.lax.stop_gradient(layer[name]) for name in ("z", "u", "a"))
-        saturated, dead = layer["units"]
+        z, u, a, phi = (jax.lax.stop_gradient(layer[name]) for name in ("z", "u", "a", "phi"))
+        saturated = jnp.mean(jnp.abs(layer["slope"]) <= saturation * layer["bound"])
+        dead = jnp.mean(jnp.all(phi == 0, axis=0))
         return (
             jnp.mean(a),
             jnp.std(a),
             jnp.std(z),
-            saturated,
-            dead,
+            saturated.astype(z.dtype),
+            dead.astype(z.dtype),
             functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(s)) for s in (z, u, a)]),
             functools.reduce(jnp.logical_and, [jnp.all(~jnp.isnan(s)) for s in (z, u, a)]),
         )
 
-    units = functools.partial(_unit_statistics, saturation=saturation)
-
     def mean_loss(params):
         logits, summaries, active, norm_state = scan_layers(
-            structure, params, x, traced, state, emit=summarize, units=units
+            structure, params, x, traced, state, emit=summarize
         )
         cost = jnp.mean(chosen(structure.losses, traced.loss, _cost, logits, y))
         return cost, (summaries, active, norm_state)

@@ -25,12 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import Activation, trainable
+from ._activations import trainable
 from ._boundary import prepare, to_arrays
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
 from ._normalization import NormState, normalize
-from ._switch import chosen
+from ._switch import activate
 
 
 class MLPOutput(NamedTuple):
@@ -71,10 +71,11 @@ def layer_params(structure: Structure, params: MLPParams, traced: Traced):
     return jnp.where(trainable(structure.activations, traced.activation), params.slope, fixed)
 
 
-def _activate(act: Activation, p, u, *, units):
-    """``(phi(u; p), units(act, p, u))``: the activation and, in the same branch, statistics of
-    its units (``()`` without ``units``); the statistics see ``u`` without its gradient."""
-    return act.at(p)(u), () if units is None else units(act, p, jax.lax.stop_gradient(u))
+# What ``scan_layers`` gives ``emit`` of each hidden layer: ``z = a_{l-1} W_l + b_l``;
+# ``u = N_l(z)`` (``z`` without a normalization); ``a``, the layer's output, skip included;
+# ``phi = phi(u)``, before the skip; ``slope = phi'(u)`` and ``bound = sup |phi'|`` (a scalar),
+# neither with a gradient.
+LAYER_ARRAYS = ("z", "u", "a", "phi", "slope", "bound")
 
 
 def _keep_arrays(layer: dict, p) -> dict:
@@ -83,7 +84,7 @@ def _keep_arrays(layer: dict, p) -> dict:
 
 
 def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, state, *,
-                emit=_keep_arrays, units=None):  # fmt: skip
+                emit=_keep_arrays):  # fmt: skip
     """The traceable forward pass: ``(logits, per-layer emits, active, norm_state)``.
 
     Args:
@@ -94,20 +95,18 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         ``activation_param``, ``residual_every``, ``train`` and ``momentum`` are used here.
       state: a ``NormState`` of arrays.
       emit: ``(layer, p) -> pytree``, what to keep of each hidden layer, given the layer's
-        ``{"z", "u", "a"}`` (``a`` with its skip added; ``u = z`` without a normalization) and
-        its activation parameter ``p``; the results are stacked along a leading ``max_depth``
-        axis. Keeping per-layer summaries instead of the ``(batch, width)`` arrays spares the
-        compiled program three ``(max_depth, batch, width)`` stacks (``probe`` does this).
-      units: ``None``, or ``(act, p, u) -> pytree``, statistics of the layer's activation
-        input ``u`` (no gradient) that depend on the activation ``act``, an ``Activation``:
-        they are computed in the activation's own branch of the switch, and ``emit`` finds
-        them in ``layer["units"]``.
+        arrays ``{name: layer[name] for name in LAYER_ARRAYS}`` and its activation parameter
+        ``p``; the results are stacked along a leading ``max_depth`` axis. Keeping per-layer
+        summaries instead of the ``(batch, width)`` arrays spares the compiled program the
+        ``(max_depth, batch, width)`` stacks (``probe`` does this).
 
     Returns:
       ``(logits, stacked emits, active, norm_state)``.
 
-    The activation and the normalization are traced choices (``jax.lax.switch`` over
-    ``structure.activations`` and ``NORMS``): each layer runs only the chosen branch. The
+    The activation and the normalization are traced choices: each layer runs only the chosen
+    activation's branch of a ``jax.lax.switch`` over ``structure.activations``
+    (``_switch.activate``, whose backward pass holds no conditional), and selects among the
+    normalizations arithmetically (``normalize``). The
     running statistics are carried whatever the normalization; only batch normalization in
     training mode changes them."""
     depth, k = traced.depth, traced.residual_every
@@ -121,21 +120,20 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         "var": state.var,
     }
 
-    # Rematerialized: the backward pass recomputes the normalization and the activation from
-    # z instead of saving their residuals. Saved, the residuals of every branch of the two
-    # switches come out of XLA conditionals, which copy or zero-fill each of them per layer:
-    # the probe took 2.1x as long as with fixed choices (depth 50, width 128, batch 256);
-    # recomputed, 1.2-1.3x.
+    # Rematerialized: the backward pass recomputes the normalization from z instead of saving
+    # residuals, which XLA's conditional would copy or zero-fill for every branch per layer.
     @jax.checkpoint
+    def _normalize(z, scale, shift, mean, var):
+        return normalize(
+            traced.norm, z, scale, shift, mean, var, train=traced.train, momentum=traced.momentum
+        )
+
     def post(z, v):
-        """Layer ``l`` after its matrix product: ``{"z", "u", "a", "units", "mean", "var"}``."""
-        u, mean, var = normalize(
-            traced.norm, z, v["scale"], v["shift"], v["mean"], v["var"],
-            train=traced.train, momentum=traced.momentum,
-        )  # fmt: skip
-        activate = functools.partial(_activate, units=units)
-        a, unit_stats = chosen(structure.activations, traced.activation, activate, v["p"], u)
-        return {"z": z, "u": u, "a": a, "units": unit_stats, "mean": mean, "var": var}
+        """Layer ``l`` after its matrix product: ``LAYER_ARRAYS`` and the running statistics."""
+        u, mean, var = _normalize(z, v["scale"], v["shift"], v["mean"], v["var"])
+        a, slope, bound = activate(structure.activations, traced.activation, v["p"], u)
+        return {"z": z, "u": u, "a": a, "phi": a, "slope": slope, "bound": bound,
+                "mean": mean, "var": var}  # fmt: skip
 
     def hidden(a_prev, w, v):
         """One layer from the per-layer values ``v``."""
@@ -143,7 +141,7 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
 
     def record(out, p):
         """What the scan stacks for one layer: ``emit``'s part and the running statistics."""
-        kept = {"emit": emit({name: out[name] for name in ("z", "u", "a", "units")}, p)}
+        kept = {"emit": emit({name: out[name] for name in LAYER_ARRAYS}, p)}
         kept.update(mean=out["mean"], var=out["var"])
         return kept
 
