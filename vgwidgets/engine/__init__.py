@@ -30,6 +30,7 @@ from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
+from ._switch import evaluate_activation
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "critical_weight_var",
     "derivative",
     "diagnose",
+    "evaluate_activation",
     "get_activation",
     "get_initializer",
     "get_loss",
