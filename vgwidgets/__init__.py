@@ -21,6 +21,7 @@ from .engine import (
     Activation,
     ActivationParam,
     ChainResult,
+    DepthScales,
     Initializer,
     LayerProbe,
     Loss,
@@ -29,11 +30,14 @@ from .engine import (
     MLPParams,
     MeanField,
     NormState,
+    SweepConfig,
+    SweepResult,
     apply_mlp,
     centred_biases,
     chain,
     clip_gradients,
     critical_weight_var,
+    depth_scales,
     derivative,
     init_mlp,
     init_norm_state,
@@ -43,6 +47,7 @@ from .engine import (
     register_activation,
     register_initializer,
     register_loss,
+    sweep,
 )
 
 # name -> the public module it is imported from on first use (``__getattr__``, PEP 562).

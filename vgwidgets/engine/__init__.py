@@ -24,11 +24,18 @@ from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
 from ._losses import LOSSES, Loss, get_loss, register_loss
-from ._meanfield import MeanField, critical_weight_var, mean_field
+from ._meanfield import (
+    DepthScales,
+    MeanField,
+    critical_weight_var,
+    depth_scales,
+    mean_field,
+)
 from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
+from ._sweep import SweepConfig, SweepResult, grid_mesh, memory_estimate, sweep
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -47,6 +54,7 @@ __all__ = [
     "ActivationParam",
     "ChainResult",
     "Compilations",
+    "DepthScales",
     "Initializer",
     "LayerProbe",
     "Loss",
@@ -55,6 +63,8 @@ __all__ = [
     "MLPParams",
     "MeanField",
     "NormState",
+    "SweepConfig",
+    "SweepResult",
     "apply_mlp",
     "centred_biases",
     "chain",
@@ -65,19 +75,23 @@ __all__ = [
     "clip_gradients",
     "count_compilations",
     "critical_weight_var",
+    "depth_scales",
     "derivative",
     "get_activation",
     "get_initializer",
     "get_loss",
+    "grid_mesh",
     "init_mlp",
     "init_norm_state",
     "lifted_sigmoid",
     "mean_field",
+    "memory_estimate",
     "probe",
     "register_activation",
     "register_initializer",
     "register_loss",
     "run_network",
+    "sweep",
     "to_arrays",
     "x64_context",
 ]
