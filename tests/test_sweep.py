@@ -141,7 +141,7 @@ def test_depth_is_traced_and_the_same_key_gives_the_same_networks():
             SweepConfig(width=16, depth=12, examples=2, skip=1), [0.5, 2.0], [0.1],
             key=jax.random.key(1),
         )  # fmt: skip
-        again = sweep(config.__class__(**{**config.__dict__, "depth": 9}), [0.5, 2.0], [0.1],
+        again = sweep(config.replace(depth=9), [0.5, 2.0], [0.1],
                       key=jax.random.key(1))  # fmt: skip
     assert compiled.count == 0  # depth is traced under max_depth 12
     np.testing.assert_array_equal(first.q[..., :6], again.q[..., :6])

@@ -55,6 +55,7 @@ _LAZY = {
     "ChainExplorer": "vgwidgets.widgets",
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
+    "PhaseDiagram": "vgwidgets.widgets",
     "RegimeExplorer": "vgwidgets.widgets",
 }
 

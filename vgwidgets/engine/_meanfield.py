@@ -397,7 +397,13 @@ def _correlation_solve(activation, weight_var, bias_var, q_star, chi1, nodes, we
 
 
 def depth_scales(
-    activation: str, weight_var, bias_var, *, n_nodes: int = 400, n_nodes_2d: int = 48
+    activation: str,
+    weight_var,
+    bias_var,
+    *,
+    n_nodes: int = 400,
+    n_nodes_2d: int = 48,
+    max_iter: int = 2000,
 ) -> DepthScales:
     """``q*``, ``c*``, ``chi1`` and the depth scales ``xi_q``, ``xi_c``, ``xi_grad`` on a grid.
 
@@ -423,6 +429,8 @@ def depth_scales(
       weight_var, bias_var: ``sw^2``, ``sb^2 >= 0``, numbers or arrays that broadcast.
       n_nodes: nodes of the one-dimensional rule (``mean_field``'s).
       n_nodes_2d: nodes per axis of the two-dimensional rule, even, in [2, 400].
+      max_iter: most iterations of the length map (``mean_field``'s); fewer make a large
+        grid faster where ``q`` diverges slowly (it is then reported as diverging).
 
     Returns:
       A ``DepthScales`` of NumPy float64 arrays of the broadcast shape.
@@ -436,7 +444,7 @@ def depth_scales(
       Poole et al., "Exponential expressivity in deep neural networks through transient chaos",
       NeurIPS 2016. Schoenholz et al., "Deep information propagation", ICLR 2017, sec. 3.
     """
-    mf = mean_field(activation, weight_var, bias_var, n_nodes=n_nodes)
+    mf = mean_field(activation, weight_var, bias_var, n_nodes=n_nodes, max_iter=max_iter)
     n_nodes_2d = check_int("n_nodes_2d", n_nodes_2d, 2, 400)
     if n_nodes_2d % 2:
         raise ValueError(f"n_nodes_2d must be even (nodes on each side of 0); got {n_nodes_2d}.")

@@ -109,6 +109,10 @@ class SweepConfig:
             )
         set_(self, "chunk", check_int("chunk", self.chunk, 1, 65536))
 
+    def replace(self, **changes) -> SweepConfig:
+        """A copy with ``changes`` applied and validated."""
+        return dataclasses.replace(self, **changes)
+
 
 class SweepResult(NamedTuple):
     """What ``sweep`` measured and predicted; grids are ``(n_bias, n_weight)``.

@@ -26,10 +26,12 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
     RegimePlotData,
+    regime_artists,
     regime_figure,
     update_regime_figure,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "FixArtists",
     "FixCurve",
     "FixPlotData",
+    "PhaseArtists",
+    "PhasePlotData",
     "RegimeArtists",
     "RegimePlotData",
     "agg_figure",
@@ -54,10 +58,13 @@ __all__ = [
     "figure_png",
     "fix_figure",
     "log_limits",
+    "phase_figure",
     "plot_chain",
+    "regime_artists",
     "regime_figure",
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",
+    "update_phase_map",
     "update_regime_figure",
 ]
