@@ -23,6 +23,13 @@ from ._compat import x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
+from ._jacobian import (
+    RESOLVED,
+    WEIGHTS,
+    JacobianConfig,
+    JacobianSpectrum,
+    jacobian_spectrum,
+)
 from ._losses import LOSSES, Loss, get_loss, register_loss
 from ._meanfield import (
     DepthScales,
@@ -48,14 +55,18 @@ __all__ = [
     "MAX_FEATURES",
     "MAX_WIDTH",
     "NORMS",
+    "RESOLVED",
     "SELU_ALPHA",
     "SELU_SCALE",
+    "WEIGHTS",
     "Activation",
     "ActivationParam",
     "ChainResult",
     "Compilations",
     "DepthScales",
     "Initializer",
+    "JacobianConfig",
+    "JacobianSpectrum",
     "LayerProbe",
     "Loss",
     "MLPConfig",
@@ -83,6 +94,7 @@ __all__ = [
     "grid_mesh",
     "init_mlp",
     "init_norm_state",
+    "jacobian_spectrum",
     "lifted_sigmoid",
     "mean_field",
     "memory_estimate",

@@ -7,7 +7,7 @@ The theory behind each explorer lives here too, so that a widget only wires cont
 (``FixComparison``), ``activation_curve`` (the curves ``ChainExplorer`` draws).
 """
 
-from . import _glorot, _meanfield_repro
+from . import _glorot, _jacobian_repro, _meanfield_repro
 from ._curves import ActivationCurve, activation_curve
 from ._data import Digits, load_digits
 from ._fixes import (
@@ -24,6 +24,7 @@ from ._fixes import (
     ratio_trend,
 )
 from ._glorot import BackpropStd, measure_backprop_std
+from ._jacobian_repro import cases as jacobian_cases
 from ._meanfield_repro import GradientRate, measure_gradient_rate
 from ._nielsen import REPRODUCTIONS as _NIELSEN
 from ._phase import (
@@ -66,6 +67,13 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     "glorot-init": Reproduction(
         "glorot-init", _glorot.SUMMARY, _glorot.JSON_KEYS, _glorot.run, _glorot.format_table
     ),
+    "jacobian-spectrum": Reproduction(
+        "jacobian-spectrum",
+        _jacobian_repro.SUMMARY,
+        _jacobian_repro.JSON_KEYS,
+        _jacobian_repro.run,
+        _jacobian_repro.format_table,
+    ),
 }
 
 __all__ = [
@@ -98,6 +106,7 @@ __all__ = [
     "compare",
     "critical_line",
     "initializer_gain",
+    "jacobian_cases",
     "load_digits",
     "measure_backprop_std",
     "measure_gradient_rate",

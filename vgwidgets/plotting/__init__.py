@@ -26,6 +26,7 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._jacobian_plot import jacobian_figure
 from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
 from ._regime_plot import (
     PHASE_COLOURS,
@@ -57,6 +58,7 @@ __all__ = [
     "clip_to_axis",
     "figure_png",
     "fix_figure",
+    "jacobian_figure",
     "log_limits",
     "phase_figure",
     "plot_chain",
