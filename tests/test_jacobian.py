@@ -68,7 +68,7 @@ def test_tanh_with_orthogonal_weights_near_q_star_zero_is_close_to_an_isometry(r
 def test_relu_zeroes_about_half_the_directions_and_spreads_the_rest(result):
     for name in ("relu, gaussian (He)", "relu, orthogonal (He)"):
         relu = _case(result, name)
-        assert 0.4 <= relu["resolved"][1] <= 0.6
+        assert 0.3 <= relu["resolved"][1] <= 0.7  # binomial(64, 1/2) / 64: 3 sd
         assert relu["log_spread"][32] > 2 and relu["log_spread"][32] > 2 * relu["log_spread"][2]
 
 

@@ -50,7 +50,8 @@ def test_tanh_without_bias_closed_forms():
     z = np.linspace(-10, 10, 200_001)
     pdf = np.exp(-(z**2) / 2) / np.sqrt(2 * np.pi)
     for i, weight_var in ((2, 1.5), (3, 3.0)):
-        mean_slope = np.trapezoid((1 - np.tanh(np.sqrt(d.q_star[i]) * z) ** 2) * pdf, z)
+        f = (1 - np.tanh(np.sqrt(d.q_star[i]) * z) ** 2) * pdf
+        mean_slope = np.sum((f[1:] + f[:-1]) / 2) * (z[1] - z[0])  # trapezoid rule
         assert d.chi_c[i] == pytest.approx(weight_var * mean_slope**2, rel=1e-9)
         assert d.xi_c[i] == pytest.approx(-1 / np.log(d.chi_c[i]), rel=1e-12)
 
