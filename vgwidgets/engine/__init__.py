@@ -43,6 +43,7 @@ from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
 from ._sweep import SweepConfig, SweepResult, grid_mesh, memory_estimate, sweep
+from ._train_grid import TrainGridConfig, TrainGridResult, train_grid
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -76,6 +77,8 @@ __all__ = [
     "NormState",
     "SweepConfig",
     "SweepResult",
+    "TrainGridConfig",
+    "TrainGridResult",
     "apply_mlp",
     "centred_biases",
     "chain",
@@ -105,5 +108,6 @@ __all__ = [
     "run_network",
     "sweep",
     "to_arrays",
+    "train_grid",
     "x64_context",
 ]

@@ -7,7 +7,7 @@ The theory behind each explorer lives here too, so that a widget only wires cont
 (``FixComparison``), ``activation_curve`` (the curves ``ChainExplorer`` draws).
 """
 
-from . import _glorot, _jacobian_repro, _meanfield_repro
+from . import _glorot, _jacobian_repro, _meanfield_repro, _trainable_repro
 from ._curves import ActivationCurve, activation_curve
 from ._data import Digits, load_digits
 from ._fixes import (
@@ -54,6 +54,7 @@ from ._regime import (
     regime_result,
 )
 from ._registry import Reproduction
+from ._trainable_repro import fit_multiplier
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     **_NIELSEN,
@@ -73,6 +74,13 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         _jacobian_repro.JSON_KEYS,
         _jacobian_repro.run,
         _jacobian_repro.format_table,
+    ),
+    "trainable-depth": Reproduction(
+        "trainable-depth",
+        _trainable_repro.SUMMARY,
+        _trainable_repro.JSON_KEYS,
+        _trainable_repro.run,
+        _trainable_repro.format_table,
     ),
 }
 
@@ -105,6 +113,7 @@ __all__ = [
     "check_spec",
     "compare",
     "critical_line",
+    "fit_multiplier",
     "initializer_gain",
     "jacobian_cases",
     "load_digits",
