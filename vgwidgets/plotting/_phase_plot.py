@@ -19,6 +19,7 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ._figure import agg_figure
 from ._regime_plot import RegimeArtists, regime_artists
@@ -91,6 +92,10 @@ def phase_figure(*, figsize=(12.5, 4.0)) -> PhaseArtists:
     )
     colorbar = fig.colorbar(image, ax=ax_map, fraction=0.06, pad=0.02)
     colorbar.ax.tick_params(labelsize=7)
+    # Few ticks: every tick label is a text render on every update (most of a render's cost).
+    colorbar.locator = MaxNLocator(4)
+    for axis in (ax_map.xaxis, ax_map.yaxis):
+        axis.set_major_locator(MaxNLocator(4))
     (critical,) = ax_map.plot([], [], "-", color="k", lw=2)
     measured = ax_map.scatter(
         [], [], c=[], s=40, cmap=DIVERGING, edgecolors="k", linewidths=0.6, zorder=3
