@@ -29,6 +29,7 @@ TOP_KEYS = {
     "compilation",
     "widgets",
     "notebooks",
+    "sweep",
     "targets",
 }
 TIMING_KEYS = {"median_s", "p95_s", "min_s", "repeats"}

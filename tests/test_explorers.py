@@ -20,7 +20,7 @@ import pytest
 
 from vgwidgets import bench
 from vgwidgets.engine import count_compilations
-from vgwidgets.widgets import EXPLORERS, ChainExplorer, FixComparison, RegimeExplorer
+from vgwidgets.widgets import EXPLORERS, ChainExplorer, FixComparison, PhaseDiagram, RegimeExplorer
 
 # Per explorer: small constructor arguments, a control move made while broken, another move made
 # while still broken, and one made after the repair.
@@ -29,6 +29,9 @@ CASES = {
     FixComparison: ({"depth": 6}, ("depth", 9), ("bias_scale", 0.5), ("depth", 8)),
     RegimeExplorer: (
         {"width": 16, "batch": 16}, ("weight_scale", 2.0), ("bias_scale", 0.3), ("depth", 12)
+    ),
+    PhaseDiagram: (
+        {"width": 16, "batch": 16}, ("weight_var", 2.0), ("bias_var", 0.3), ("depth", 12)
     ),
 }
 
@@ -286,7 +289,8 @@ def test_a_value_given_to_a_log_slider_survives_the_browser_snapping_it_to_the_s
             assert abs(snapped / value - 1) < 1.2e-3, (slider.description, value, snapped)
             if value in (0.8, 2.0, 1e-3, 1.0, 10.0):
                 assert f"{snapped:.3g}" == f"{value:.3g}", (slider.description, value, snapped)
-    assert sliders or cls is ChainExplorer  # the chain's sliders are linear
+    # the chain's sliders are linear, and so are the phase diagram's (its map's axes are)
+    assert sliders or cls in (ChainExplorer, PhaseDiagram)
 
 
 def _choice_controls(widget):

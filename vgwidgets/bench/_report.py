@@ -176,6 +176,18 @@ def _notebook_rows(notebooks: dict) -> list[Row]:
     return rows
 
 
+def _sweep_rows(sweep: dict) -> list[Row]:
+    if "networks_per_s" not in sweep:
+        return []
+    section = f"sweep, {sweep['size']['name']}"
+    return [
+        Row(section, "networks measured per second (median)", f"{sweep['networks_per_s']:.3g}"),
+        Row(section, "one sweep, median", _ms(sweep["timing"]["median_s"])),
+        Row(section, "first call (compilation and theory included)", _s(sweep["first_call_s"])),
+        Row(section, "devices the grid is sharded over", str(sweep["devices"])),
+    ]
+
+
 def rows(result: dict) -> list[Row]:
     """Every line of the report, targets included, in the order of the issue."""
     return (
@@ -183,6 +195,7 @@ def rows(result: dict) -> list[Row]:
         + _compile_rows(result.get("compilation", {}), result.get("widgets", {}))
         + _widget_rows(result.get("widgets", {}))
         + _notebook_rows(result.get("notebooks", {}))
+        + _sweep_rows(result.get("sweep", {}))
     )
 
 

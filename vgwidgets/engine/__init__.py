@@ -24,13 +24,28 @@ from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
 from ._diagnose import Diagnosis, diagnose
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
+from ._jacobian import (
+    RESOLVED,
+    WEIGHTS,
+    JacobianConfig,
+    JacobianSpectrum,
+    jacobian_spectrum,
+)
 from ._losses import LOSSES, Loss, get_loss, register_loss
-from ._meanfield import MeanField, critical_weight_var, mean_field
+from ._meanfield import (
+    DepthScales,
+    MeanField,
+    critical_weight_var,
+    depth_scales,
+    mean_field,
+)
 from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
 from ._switch import evaluate_activation
+from ._sweep import SweepConfig, SweepResult, grid_mesh, memory_estimate, sweep
+from ._train_grid import TrainGridConfig, TrainGridResult, train_grid
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -43,14 +58,19 @@ __all__ = [
     "MAX_FEATURES",
     "MAX_WIDTH",
     "NORMS",
+    "RESOLVED",
     "SELU_ALPHA",
     "SELU_SCALE",
+    "WEIGHTS",
     "Activation",
     "ActivationParam",
     "ChainResult",
     "Compilations",
+    "DepthScales",
     "Diagnosis",
     "Initializer",
+    "JacobianConfig",
+    "JacobianSpectrum",
     "LayerProbe",
     "Loss",
     "MLPConfig",
@@ -58,6 +78,10 @@ __all__ = [
     "MLPParams",
     "MeanField",
     "NormState",
+    "SweepConfig",
+    "SweepResult",
+    "TrainGridConfig",
+    "TrainGridResult",
     "apply_mlp",
     "centred_biases",
     "chain",
@@ -68,21 +92,27 @@ __all__ = [
     "clip_gradients",
     "count_compilations",
     "critical_weight_var",
+    "depth_scales",
     "derivative",
     "diagnose",
     "evaluate_activation",
     "get_activation",
     "get_initializer",
     "get_loss",
+    "grid_mesh",
     "init_mlp",
     "init_norm_state",
+    "jacobian_spectrum",
     "lifted_sigmoid",
     "mean_field",
+    "memory_estimate",
     "probe",
     "register_activation",
     "register_initializer",
     "register_loss",
     "run_network",
+    "sweep",
     "to_arrays",
+    "train_grid",
     "x64_context",
 ]

@@ -18,8 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import ACTIVATIONS, derivative, get_activation
-from ._switch import chosen
+from ._activations import derivative, get_activation
+from ._switch import activation_choice, activation_fn
 from ._validate import check_array, check_float
 
 MAX_CHAIN = 1000
@@ -73,18 +73,9 @@ def _cost(a_last, target, use_target):
     return jnp.where(use_target, 0.5 * (a_last - target) ** 2, a_last)
 
 
-def _phi(entries, index):
-    """``phi`` of ``entries[index]`` with ``index`` traced: the choice compiles nothing."""
-    return functools.partial(chosen, entries, index, _apply)
-
-
-def _apply(act, z):
-    return act.fn(z)
-
-
 @functools.partial(jax.jit, static_argnames="entries")
 def _chain(entries, index, weights, biases, x, n, target, use_target):
-    phi = _phi(entries, index)
+    phi = activation_fn(entries, index)
     a_last, z, a = _forward(phi, weights, biases, x, n)
     active = jnp.arange(weights.shape[0]) < n
     slope = derivative(phi, z)
@@ -104,13 +95,8 @@ def _chain(entries, index, weights, biases, x, n, target, use_target):
 
 @functools.partial(jax.jit, static_argnames="entries")
 def _centred(entries, index, weights, x):
-    phi0 = _phi(entries, index)(jnp.zeros_like(x))
+    phi0 = activation_fn(entries, index)(jnp.zeros_like(x))
     return -weights * jnp.concatenate([x[None], jnp.full(weights.shape[0] - 1, phi0)])
-
-
-def _choice(activation: str):
-    """``(entries, index)``: the registry's entries (static) and the activation's index."""
-    return tuple(ACTIVATIONS.values()), jnp.int32(list(ACTIVATIONS).index(activation))
 
 
 def _inputs(weights, x, biases=None):
@@ -156,7 +142,7 @@ def centred_biases(weights, x: float, *, activation: str = "sigmoid") -> np.ndar
     w, x = _inputs(weights, x)
     n = w.shape[0]
     padded = jnp.asarray(_pad(w, _padded_length(n)))
-    biases = _centred(*_choice(activation), padded, jnp.float32(x))
+    biases = _centred(*activation_choice(activation), padded, jnp.float32(x))
     return np.asarray(biases)[:n]
 
 
@@ -195,7 +181,7 @@ def chain(
     z, a, slope, factors, dcost_da, product_b, grad_b, cost = (
         np.asarray(v)
         for v in _chain(
-            *_choice(activation),
+            *activation_choice(activation),
             jnp.asarray(_pad(w, length)),
             jnp.asarray(_pad(b, length)),
             jnp.float32(x),

@@ -143,3 +143,22 @@ def _phi_and_slope(act, z):
 @functools.partial(jax.jit, static_argnames="entries")
 def _evaluate(entries, index, z):
     return chosen(entries, index, _phi_and_slope, z)
+
+
+def activation_choice(activation: str) -> tuple[tuple, jax.Array]:
+    """``(entries, index)`` for a registered activation: the registry's entries as a tuple
+    (a static argument of a compiled function) and the activation's int32 index (traced)."""
+    from ._activations import ACTIVATIONS, get_activation
+
+    get_activation(activation)
+    return tuple(ACTIVATIONS.values()), jnp.int32(list(ACTIVATIONS).index(activation))
+
+
+def activation_fn(entries: tuple, index) -> Callable[[jax.Array], jax.Array]:
+    """``phi`` of ``entries[index]`` at its default parameter, ``index`` traced: a function that
+    runs ``jax.lax.switch`` at each call (differentiable, e.g. by ``derivative``)."""
+    return functools.partial(chosen, entries, index, _apply_fn)
+
+
+def _apply_fn(act, u):
+    return act.fn(u)

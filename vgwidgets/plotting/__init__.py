@@ -33,10 +33,13 @@ from ._gradient_flow import (
     gradient_flow_data,
     plot_gradient_flow,
 )
+from ._jacobian_plot import jacobian_figure
+from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
     RegimePlotData,
+    regime_artists,
     regime_figure,
     update_regime_figure,
 )
@@ -54,6 +57,8 @@ __all__ = [
     "FixCurve",
     "FixPlotData",
     "GradientFlowPlotData",
+    "PhaseArtists",
+    "PhasePlotData",
     "RegimeArtists",
     "RegimePlotData",
     "ShownFigure",
@@ -64,12 +69,16 @@ __all__ = [
     "figure_png",
     "fix_figure",
     "gradient_flow_data",
+    "jacobian_figure",
     "log_limits",
+    "phase_figure",
     "plot_chain",
     "plot_gradient_flow",
+    "regime_artists",
     "regime_figure",
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",
+    "update_phase_map",
     "update_regime_figure",
 ]

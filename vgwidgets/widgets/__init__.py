@@ -10,10 +10,11 @@ and is listed in ``EXPLORERS``. What they compute lives in ``vgwidgets.engine`` 
 from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
+from ._phase_diagram import PhaseControls, PhaseDiagram, PhaseResult
 from ._regime_explorer import RegimeControls, RegimeExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer)
+EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, PhaseDiagram)
 
 __all__ = [
     "EXPLORERS",
@@ -22,6 +23,9 @@ __all__ = [
     "Explorer",
     "FixComparison",
     "FixControls",
+    "PhaseControls",
+    "PhaseDiagram",
+    "PhaseResult",
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",
