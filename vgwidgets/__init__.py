@@ -44,6 +44,7 @@ from .engine import (
     register_initializer,
     register_loss,
 )
+from .engine import RNNConfig, RNNParams, TimeProbe, init_rnn, probe_through_time, run_rnn
 
 # name -> the public module it is imported from on first use (``__getattr__``, PEP 562).
 _LAZY = {

@@ -29,6 +29,18 @@ from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
+from ._recurrent import TimeProbe, probe_through_time, run_rnn
+from ._recurrent_cells import (
+    CELLS,
+    GAMMAS,
+    NONLINEARITIES,
+    RECURRENT_INITS,
+    RNNParams,
+    gru_cell,
+    lstm_cell,
+    vanilla_cell,
+)
+from ._recurrent_config import MAX_HIDDEN, MAX_LENGTH, RNNConfig, init_rnn
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -80,4 +92,19 @@ __all__ = [
     "run_network",
     "to_arrays",
     "x64_context",
+    "CELLS",
+    "GAMMAS",
+    "MAX_HIDDEN",
+    "MAX_LENGTH",
+    "NONLINEARITIES",
+    "RECURRENT_INITS",
+    "RNNConfig",
+    "RNNParams",
+    "TimeProbe",
+    "gru_cell",
+    "init_rnn",
+    "lstm_cell",
+    "probe_through_time",
+    "run_rnn",
+    "vanilla_cell",
 ]
