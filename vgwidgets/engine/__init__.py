@@ -19,6 +19,7 @@ from ._activations import (
 from ._boundary import to_arrays
 from ._chain import ChainResult, centred_biases, chain
 from ._clipping import CLIP_MODES, clip_gradients
+from ._cliff import CliffDescent, cliff_descent, cliff_loss, cliff_surface
 from ._compat import x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
@@ -107,4 +108,8 @@ __all__ = [
     "probe_through_time",
     "run_rnn",
     "vanilla_cell",
+    "CliffDescent",
+    "cliff_descent",
+    "cliff_loss",
+    "cliff_surface",
 ]

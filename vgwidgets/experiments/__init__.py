@@ -27,6 +27,8 @@ from ._glorot import BackpropStd, measure_backprop_std
 from ._meanfield_repro import GradientRate, measure_gradient_rate
 from ._nielsen import REPRODUCTIONS as _NIELSEN
 from ._nielsen import run_chain, run_speeds
+from ._pascanu import REPRODUCTIONS as _PASCANU
+from ._pascanu import run_cliff, spectrum_gap, through_time_bound, through_time_phase
 from ._regime import (
     REGIME_MAX_DEPTH,
     REGIME_N_OUT,
@@ -52,6 +54,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     "glorot-init": Reproduction(
         "glorot-init", _glorot.SUMMARY, _glorot.JSON_KEYS, _glorot.run, _glorot.format_table
     ),
+    **_PASCANU,
 }
 
 __all__ = [
@@ -87,4 +90,8 @@ __all__ = [
     "regime_result",
     "run_chain",
     "run_speeds",
+    "run_cliff",
+    "spectrum_gap",
+    "through_time_bound",
+    "through_time_phase",
 ]
