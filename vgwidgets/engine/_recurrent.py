@@ -29,9 +29,14 @@ import numpy as np
 
 from ._compat import x64_context
 from ._mlp import _scaled_norm
-from ._recurrent_cells import GAMMAS, NONLINEARITIES, RNNParams, branch_index, step
+from ._recurrent_cells import GAMMAS, NONLINEARITIES, RNNParams, step
 from ._recurrent_config import RNNConfig, RNNStructure, RNNTraced, rnn_dtype, traced_arrays
 from ._validate import check_array, check_bool
+
+
+# Steps per iteration of the compiled time loop. Unrolling 4 or 8 steps did not lower the CPU
+# time per call here (2 cores; measured with process_time), and compiles longer.
+UNROLL = 1
 
 
 class TimeProbe(NamedTuple):
@@ -51,7 +56,8 @@ class TimeProbe(NamedTuple):
         update gate ``z_t`` (0 for the vanilla cell).
       active: ``t <= length``.
       overflow_step: the first step ``t`` (1-based) whose state holds an inf or NaN, or 0.
-      rec_radius: the spectral radius of ``W_rec = w_rec[0]`` (its active corner), ``()``.
+      rec_radius: the spectral radius of ``W_rec = w_rec[0]`` (its active corner), ``()``,
+        computed on the host (``spectral_radius``).
       rec_norm: its largest singular value ``sigma_max``, ``()``.
       gamma: ``sup |phi'|`` of the vanilla cell's nonlinearity; NaN for the gated cells.
     """
@@ -81,13 +87,12 @@ def _scan(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, eps_h, e
     batch = xs.shape[1]
     units = jnp.arange(structure.max_hidden) < t.hidden
     on = jnp.arange(1, structure.max_length + 1) <= t.length
-    branch = branch_index(t.cell, t.nonlinearity)
     n_units = jnp.maximum(t.hidden, 1).astype(dtype) * batch
 
     def body(carry, inputs):
         h, c, every = carry
         x, eh, ec, active = inputs
-        h2, c2, gate = step(branch, params, x, h, c, ec)
+        h2, c2, gate = step(structure.cell, t.nonlinearity, params, x, h, c, ec)
         h2 = jnp.where(units, h2, 0.0) + eh
         c2 = jnp.where(units, c2, 0.0)
         readout = jnp.sum(h2 @ params.w_out) / batch
@@ -101,8 +106,9 @@ def _scan(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, eps_h, e
         return (h2, c2, every), stats
 
     zeros = jnp.zeros((batch, structure.max_hidden), dtype)
+    eps_c = jnp.broadcast_to(eps_c, eps_h.shape)
     (h, _, every), stats = jax.lax.scan(
-        body, (zeros, zeros, jnp.zeros((), dtype)), (xs, eps_h, eps_c, on)
+        body, (zeros, zeros, jnp.zeros((), dtype)), (xs, eps_h, eps_c, on), unroll=UNROLL
     )
     last = jnp.sum(h @ params.w_out) / batch
     return jnp.where(t.loss == 1, every, last), stats
@@ -111,10 +117,10 @@ def _scan(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, eps_h, e
 def _jacobian_norms(structure, params, xs, t: RNNTraced, h_prev, c_prev):
     """``||dh_t/dh_{t-1}||_2`` per step for the first sequence: ``jax.jacfwd`` and an SVD."""
     units = jnp.arange(structure.max_hidden) < t.hidden
-    branch = branch_index(t.cell, t.nonlinearity)
+    cell = functools.partial(step, structure.cell, t.nonlinearity, params)
 
     def one(x, h, c):
-        jac = jax.jacfwd(lambda v: jnp.where(units, step(branch, params, x, v, c)[0], 0.0))(h)
+        jac = jax.jacfwd(lambda v: jnp.where(units, cell(x, v, c)[0], 0.0))(h)
         return jnp.linalg.svd(jac, compute_uv=False)[0]
 
     return jax.vmap(one)(xs[:, 0], h_prev[:, 0], c_prev[:, 0])
@@ -125,16 +131,26 @@ def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobia
     """``probe_through_time``'s compiled core; ``xs`` is time-major ``(max_length, batch, n_in)``."""
     dtype = rnn_dtype(structure)
     eps = jnp.zeros(xs.shape[:2] + (structure.max_hidden,), dtype)
-    (loss, stats), (g_h, g_c) = jax.value_and_grad(
-        lambda e_h, e_c: _scan(structure, params, xs, t, e_h, e_c), argnums=(0, 1), has_aux=True
-    )(eps, eps)
+    if structure.cell == "lstm":
+        (loss, stats), (g_h, g_c) = jax.value_and_grad(
+            lambda e_h, e_c: _scan(structure, params, xs, t, e_h, e_c), (0, 1), has_aux=True
+        )(eps, eps)
+    else:  # no cell state: dL/dc is 0, and not computed (XLA would fold a reduction of zeros)
+        (loss, stats), g_h = jax.value_and_grad(
+            lambda e_h: _scan(structure, params, xs, t, e_h, 0.0), has_aux=True
+        )(eps)
+        g_c = None
     h_prev, c_prev, gate_mean, finite, no_nan = stats
     active = jnp.arange(1, structure.max_length + 1) <= t.length
     # A NaN in the forward pass at step s poisons every gradient at or before s (the backward
     # pass runs through it), and a non-finite loss poisons them all.
     has_nan = active & ~no_nan
     poisoned = (jnp.cumsum(has_nan[::-1])[::-1] > 0) | ~jnp.isfinite(loss)
-    norms = [jnp.where(poisoned, jnp.nan, _scaled_norm(g, (1, 2))) for g in (g_h, g_c)]
+    norms = [
+        jnp.zeros(structure.max_length, dtype) if g is None
+        else jnp.where(poisoned, jnp.nan, _scaled_norm(g, (1, 2)))
+        for g in (g_h, g_c)
+    ]  # fmt: skip
     jac = jax.lax.cond(
         jacobians,
         lambda: _jacobian_norms(structure, params, xs, t, h_prev, c_prev),
@@ -142,17 +158,26 @@ def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobia
     )
     bad = active & ~finite
     overflow_step = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, 0)
-    w = params.w_rec[0]
-    radius = jnp.max(jnp.abs(jnp.linalg.eigvals(w)))
-    sigma = jnp.linalg.svd(w, compute_uv=False)[0]
-    gamma = jnp.where(
-        t.cell == 0, jnp.asarray([GAMMAS[n] for n in NONLINEARITIES], dtype)[t.nonlinearity],
-        jnp.nan,
-    )  # fmt: skip
+    sigma = jnp.linalg.svd(params.w_rec[0], compute_uv=False)[0]
+    gammas = jnp.asarray([GAMMAS[n] for n in NONLINEARITIES], dtype)
+    gamma = gammas[t.nonlinearity] if structure.cell == "vanilla" else jnp.asarray(jnp.nan)
     masked = [jnp.where(active, v, jnp.zeros_like(v)) for v in (*norms, jac, gate_mean)]
     return TimeProbe(
-        loss, *masked, active, overflow_step, radius.astype(dtype), sigma, gamma.astype(dtype)
-    )
+        loss, *masked, active, overflow_step, jnp.zeros((), dtype), sigma, gamma.astype(dtype)
+    )  # rec_radius: filled in on the host (``spectral_radius``)
+
+
+def spectral_radius(w) -> float:
+    """``max |eig(w)|`` by NumPy's LAPACK on the host.
+
+    Outside the compiled pass on purpose: XLA's CPU eigensolver took ~0.6 s for a 128 x 128
+    matrix here, longer than the whole forward and backward scan, and JAX 0.4.30 has none on
+    GPU. ``w`` is the active corner (padding only adds zero eigenvalues).
+    """
+    w = np.asarray(w, np.float64)
+    if not np.all(np.isfinite(w)):
+        return float("nan")
+    return float(np.max(np.abs(np.linalg.eigvals(w)))) if w.size else 0.0
 
 
 def _prepare(config: RNNConfig, params, x) -> np.ndarray:
@@ -186,10 +211,11 @@ def probe_through_time(
     """``||dL/dh_t||`` for every step, and what bounds it, in one jit-compiled pass.
 
     One forward ``lax.scan`` over time and its backward pass. Every field of
-    ``config.traced`` (cell, nonlinearity, initializer, length, hidden size, scales, biases,
-    loss) and ``jacobians`` are traced: moving them compiles nothing new; a new
-    ``config.structure`` or batch size does. The cell is chosen inside the program
-    (``lax.switch``), so one compiled program serves all three.
+    ``config.traced`` (nonlinearity, initializer, length, hidden size, scales, biases, loss)
+    and ``jacobians`` are traced: moving them compiles nothing new; a new
+    ``config.structure`` or batch size does. The cell is static: one program per cell,
+    compiled on its first use and cached, so switching between cells already used compiles
+    nothing.
 
     Args:
       config: the network; ``config.length`` steps of ``x`` are used.
@@ -221,7 +247,10 @@ def probe_through_time(
         params = RNNParams(*(jnp.asarray(v, dtype) for v in params))
         xs = jnp.asarray(np.swapaxes(x, 0, 1), dtype)
         traced = traced_arrays(structure, config.traced)
-        return _probe(structure, params, xs, traced, jnp.asarray(jacobians))
+        result = _probe(structure, params, xs, traced, jnp.asarray(jacobians))
+    n = config.hidden
+    radius = spectral_radius(np.asarray(params.w_rec[0])[:n, :n])
+    return result._replace(rec_radius=np.asarray(radius, result.rec_norm.dtype))
 
 
 @functools.partial(jax.jit, static_argnames="structure")
@@ -230,16 +259,15 @@ def _run(structure, params, xs, t):
     eps = jnp.zeros(xs.shape[:2] + (structure.max_hidden,), dtype)
     units = jnp.arange(structure.max_hidden) < t.hidden
     on = jnp.arange(1, structure.max_length + 1) <= t.length
-    branch = branch_index(t.cell, t.nonlinearity)
 
     def body(carry, inputs):
         h, c = carry
         x, active = inputs
-        h2, c2, _ = step(branch, params, x, h, c)
+        h2, c2, _ = step(structure.cell, t.nonlinearity, params, x, h, c)
         h2, c2 = (jnp.where(active, jnp.where(units, v, 0.0), old) for v, old in ((h2, h), (c2, c)))
         return (h2, c2), h2
 
-    _, hs = jax.lax.scan(body, (eps[0], eps[0]), (xs, on))
+    _, hs = jax.lax.scan(body, (eps[0], eps[0]), (xs, on), unroll=UNROLL)
     return jnp.swapaxes(hs, 0, 1)
 
 

@@ -29,8 +29,10 @@ LOSS_AT = ("last", "every")
 
 
 class RNNStructure(NamedTuple):
-    """The static part of an ``RNNConfig``: array shapes and dtype (a change compiles anew)."""
+    """The static part of an ``RNNConfig``: the cell, array shapes and dtype (a change compiles
+    anew; each cell's program is compiled on its first use and cached)."""
 
+    cell: str
     n_in: int
     max_hidden: int
     max_length: int
@@ -40,12 +42,11 @@ class RNNStructure(NamedTuple):
 class RNNTraced(NamedTuple):
     """The traced part of an ``RNNConfig``: moving any field compiles nothing new.
 
-    Names become indices (``cell`` into ``CELLS``, ``nonlinearity`` into ``NONLINEARITIES``,
+    Names become indices (``nonlinearity`` into ``NONLINEARITIES``,
     ``initializer`` into ``RECURRENT_INITS``, ``loss`` into ``LOSS_AT``); at the boundary every
     field becomes a scalar array and the record goes into the compiled function as one argument.
     """
 
-    cell: int
     nonlinearity: int
     initializer: int
     length: int
@@ -64,14 +65,17 @@ class RNNConfig:
 
     The fields split in two, and this is the one place that says which:
 
-    - static (``structure``, an ``RNNStructure``; a change compiles anew): ``n_in``,
+    - static (``structure``, an ``RNNStructure``; a change compiles anew): ``cell``, ``n_in``,
       ``max_hidden``, ``max_length``, ``dtype``;
-    - traced (``traced``, an ``RNNTraced``; moving them compiles nothing): ``cell``,
-      ``nonlinearity``, ``initializer``, ``length`` (up to ``max_length``), ``hidden`` (up to
-      ``max_hidden``), ``gain``, ``input_scale``, ``bias_scale``, ``forget_bias``, ``loss``.
+    - traced (``traced``, an ``RNNTraced``; moving them compiles nothing): ``nonlinearity``,
+      ``initializer``, ``length`` (up to ``max_length``), ``hidden`` (up to ``max_hidden``),
+      ``gain``, ``input_scale``, ``bias_scale``, ``forget_bias``, ``loss``.
 
-    Every cell runs in one program (``lax.switch`` on a traced index): switching cells compiles
-    nothing either. Units past ``hidden`` and steps past ``length`` are masked.
+    The cell is static: one program per cell, compiled on its first use and cached by ``jit``,
+    so switching back to a cell already used compiles nothing. (A traced cell index, with
+    ``lax.switch`` inside the time loop, cost ~5x per step on this CPU.) The vanilla cell's
+    nonlinearity is traced (all three computed, one selected). Units past ``hidden`` and steps
+    past ``length`` are masked.
 
     Attributes:
       cell: "vanilla" (Elman), "lstm" or "gru" (``CELLS``).
@@ -141,13 +145,13 @@ class RNNConfig:
     @property
     def structure(self) -> RNNStructure:
         """The static (compilation-key) part."""
-        return RNNStructure(self.n_in, self.max_hidden, self.max_length, self.dtype)
+        return RNNStructure(self.cell, self.n_in, self.max_hidden, self.max_length, self.dtype)
 
     @property
     def traced(self) -> RNNTraced:
         """The traced part, names as indices."""
         return RNNTraced(
-            CELLS.index(self.cell), NONLINEARITIES.index(self.nonlinearity),
+            NONLINEARITIES.index(self.nonlinearity),
             RECURRENT_INITS.index(self.initializer), self.length, self.hidden, self.gain,
             self.input_scale, self.bias_scale, self.forget_bias, LOSS_AT.index(self.loss),
         )  # fmt: skip
@@ -166,7 +170,7 @@ def traced_arrays(structure: RNNStructure, traced: RNNTraced) -> RNNTraced:
     """``traced`` as scalar arrays (int32 indices and sizes, the rest in the structure's dtype);
     call inside ``x64_context(structure.dtype)``."""
     dtype = rnn_dtype(structure)
-    ints = ("cell", "nonlinearity", "initializer", "length", "hidden", "loss")
+    ints = ("nonlinearity", "initializer", "length", "hidden", "loss")
     return RNNTraced(
         *(jnp.asarray(v, jnp.int32 if k in ints else dtype) for k, v in traced._asdict().items())
     )
@@ -183,7 +187,8 @@ def _init(structure: RNNStructure, key, t: RNNTraced) -> RNNParams:
     )(jax.random.split(keys[0], GATES))
     w_in = t.input_scale / jnp.sqrt(n_in) * jax.random.normal(keys[1], (GATES, n_in, h), dtype)
     b = t.bias_scale * jax.random.normal(keys[2], (GATES, h), dtype)
-    b = b.at[2].add(jnp.where(t.cell == 1, t.forget_bias, 0.0))  # the LSTM's forget gate
+    if structure.cell == "lstm":
+        b = b.at[2].add(t.forget_bias)  # the forget gate
     w_out = jax.random.normal(keys[3], (h,), dtype) / jnp.sqrt(t.hidden.astype(dtype))
     return RNNParams(
         jnp.where(units, w_in, 0.0), w_rec, jnp.where(units, b, 0.0), jnp.where(units, w_out, 0.0)
@@ -197,8 +202,8 @@ def init_rnn(config: RNNConfig, *, key: jax.Array) -> RNNParams:
     ``gain``), input matrix ``N(0, input_scale^2 / n_in)`` and biases ``N(0, bias_scale^2)``;
     the LSTM adds ``forget_bias`` to its forget gate's; the readout is ``N(0, 1/hidden)``.
     Everything past ``hidden`` units is 0. Compiled once per ``structure``: moving the gain,
-    the hidden size, the initializer or the cell compiles nothing (the same key gives the same
-    underlying draws).
+    the hidden size or the initializer compiles nothing, and the same key gives the same
+    underlying draws for every cell.
 
     Args:
       config: the network.

@@ -41,6 +41,14 @@ from ._regime import (
     regime_result,
 )
 from ._registry import Reproduction
+from ._through_time import (
+    THROUGH_TIME_MAX_HIDDEN,
+    THROUGH_TIME_MAX_LENGTH,
+    ThroughTime,
+    through_time,
+    through_time_batch,
+    through_time_config,
+)
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     **_NIELSEN,
@@ -94,4 +102,10 @@ __all__ = [
     "spectrum_gap",
     "through_time_bound",
     "through_time_phase",
+    "THROUGH_TIME_MAX_HIDDEN",
+    "THROUGH_TIME_MAX_LENGTH",
+    "ThroughTime",
+    "through_time",
+    "through_time_batch",
+    "through_time_config",
 ]
