@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 
 from vgwidgets import bench
-from vgwidgets.widgets import EXPLORERS, ChainExplorer, FixComparison, RegimeExplorer
+from vgwidgets.widgets import (
+    EXPLORERS,
+    ChainExplorer,
+    FixComparison,
+    RecurrentExplorer,
+    RegimeExplorer,
+)
 
 # Per explorer: small constructor arguments, a control move made while broken, another move made
 # while still broken, and one made after the repair.
@@ -27,6 +33,9 @@ CASES = {
     FixComparison: ({"depth": 6}, ("depth", 9), ("bias_scale", 0.5), ("depth", 8)),
     RegimeExplorer: (
         {"width": 16, "batch": 16}, ("weight_scale", 2.0), ("bias_scale", 0.3), ("depth", 12)
+    ),
+    RecurrentExplorer: (
+        {"hidden": 16, "length": 40, "batch": 4}, ("gain", 2.0), ("length", 60), ("hidden", 20)
     ),
 }
 

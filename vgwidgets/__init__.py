@@ -52,6 +52,7 @@ _LAZY = {
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
+    "RecurrentExplorer": "vgwidgets.widgets",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

@@ -9,8 +9,11 @@ so ``||dL/dh_t|| <= ||dL/dh_T|| prod_k ||J_k||``. For the vanilla cell ``J_k = U
 and ``||J_k|| <= sigma_max(U) gamma`` (``gamma = sup |phi'|``: 1 for tanh, 1/4 for the sigmoid),
 hence Pascanu et al.'s sufficient condition for vanishing, ``sigma_max(U) < 1/gamma``.
 
-``dL/dh_t`` is the *total* derivative (through every later step), measured in one backward
-pass: a zero ``eps_t`` is added to every state in the forward scan, and ``dL/d eps_t = dL/dh_t``.
+``dL/dh_t`` is the *total* derivative (through every later step). The probe writes
+backpropagation through time out: a forward loop stores the states, a backward loop carries
+``dL/dh_t`` from ``t = T`` down to 1 with one ``jax.vjp`` of the step per iteration. Both loops
+run ``length`` iterations (``lax.fori_loop`` with a traced bound): the cost follows the length
+asked for, not the padded maximum, and the length still compiles nothing.
 
 References:
   Pascanu, Mikolov & Bengio, "On the difficulty of training recurrent neural networks", ICML
@@ -32,11 +35,6 @@ from ._mlp import _scaled_norm
 from ._recurrent_cells import GAMMAS, NONLINEARITIES, RNNParams, step
 from ._recurrent_config import RNNConfig, RNNStructure, RNNTraced, rnn_dtype, traced_arrays
 from ._validate import check_array, check_bool
-
-
-# Steps per iteration of the compiled time loop. Unrolling 4 or 8 steps did not lower the CPU
-# time per call here (2 cores; measured with process_time), and compiles longer.
-UNROLL = 1
 
 
 class TimeProbe(NamedTuple):
@@ -81,37 +79,77 @@ class TimeProbe(NamedTuple):
         )
 
 
-def _scan(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, eps_h, eps_c):
-    """The masked forward scan: ``(loss, (h_prev, c_prev, gate_mean, finite, no_nan))``."""
+def _forward(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced):
+    """The forward pass, ``length`` steps of a ``fori_loop``: the states ``h_0 .. h_max_length``
+    and ``c_0 ..`` (``(max_length + 1, batch, max_hidden)``; entries past ``length`` stay 0),
+    and per step the mean gate and whether the new state is finite / free of NaN."""
+    dtype = rnn_dtype(structure)
+    shape = (structure.max_length + 1,) + xs.shape[1:2] + (structure.max_hidden,)
+    units = jnp.arange(structure.max_hidden) < t.hidden
+    n_units = jnp.maximum(t.hidden, 1).astype(dtype) * xs.shape[1]
+    steps = jnp.zeros(structure.max_length, dtype)
+    flags = jnp.ones(structure.max_length, bool)
+
+    def body(k, carry):  # step t = k + 1
+        hs, cs, gates, finite, no_nan = carry
+        h2, c2, gate = step(structure.cell, t.nonlinearity, params, xs[k], hs[k], cs[k])
+        h2, c2 = jnp.where(units, h2, 0.0), jnp.where(units, c2, 0.0)
+        return (
+            hs.at[k + 1].set(h2), cs.at[k + 1].set(c2),
+            gates.at[k].set(jnp.sum(jnp.where(units, gate, 0.0)) / n_units),
+            finite.at[k].set(jnp.all(jnp.isfinite(h2)) & jnp.all(jnp.isfinite(c2))),
+            no_nan.at[k].set(~jnp.any(jnp.isnan(h2)) & ~jnp.any(jnp.isnan(c2))),
+        )  # fmt: skip
+
+    zeros = jnp.zeros(shape, dtype)
+    return jax.lax.fori_loop(0, t.length, body, (zeros, zeros, steps, flags, flags))
+
+
+def _backward(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, hs, cs):
+    """Backpropagation through time, written out: ``||dL/dh_t||`` and ``||dL/dc_t||`` for
+    ``t = length .. 1``, one ``jax.vjp`` of the step per iteration of a ``fori_loop``.
+
+    With ``F_t: (h_{t-1}, c_{t-1}, e) -> (h_t, c_t)``, ``e`` added to ``c_t`` before ``h_t`` reads
+    it: given ``G_h[t] = dL/dh_t`` and ``K[t]``, the derivative through ``c_t``'s later uses,
+    the vjp of ``F_t`` returns ``dL/dh_{t-1}`` through step ``t``, ``K[t-1]`` and ``dL/de``, which
+    is the total ``dL/dc_t`` (through ``h_t`` too). ``G_h[t-1]`` adds the readout's
+    ``w_out / batch`` when the loss reads every step.
+    """
     dtype = rnn_dtype(structure)
     batch = xs.shape[1]
     units = jnp.arange(structure.max_hidden) < t.hidden
-    on = jnp.arange(1, structure.max_length + 1) <= t.length
-    n_units = jnp.maximum(t.hidden, 1).astype(dtype) * batch
+    readout = jnp.broadcast_to(jnp.where(units, params.w_out, 0.0) / batch, hs.shape[1:])
+    every = (t.loss == 1).astype(dtype)
+    lstm = structure.cell == "lstm"
 
-    def body(carry, inputs):
-        h, c, every = carry
-        x, eh, ec, active = inputs
-        h2, c2, gate = step(structure.cell, t.nonlinearity, params, x, h, c, ec)
-        h2 = jnp.where(units, h2, 0.0) + eh
-        c2 = jnp.where(units, c2, 0.0)
-        readout = jnp.sum(h2 @ params.w_out) / batch
-        every = every + jnp.where(active, readout, 0.0)
-        stats = (
-            h, c, jnp.sum(jnp.where(units, gate, 0.0)) / n_units,
-            jnp.all(jnp.isfinite(h2)) & jnp.all(jnp.isfinite(c2)),
-            ~jnp.any(jnp.isnan(h2)) & ~jnp.any(jnp.isnan(c2)),
-        )  # fmt: skip
-        h2, c2 = jnp.where(active, h2, h), jnp.where(active, c2, c)
-        return (h2, c2, every), stats
+    def body(i, carry):  # k = length - 1 - i: step t = k + 1, from h_k to h_{k+1}
+        g_h, g_c_later, norm_h, norm_c = carry
+        k = t.length - 1 - i
 
-    zeros = jnp.zeros((batch, structure.max_hidden), dtype)
-    eps_c = jnp.broadcast_to(eps_c, eps_h.shape)
-    (h, _, every), stats = jax.lax.scan(
-        body, (zeros, zeros, jnp.zeros((), dtype)), (xs, eps_h, eps_c, on), unroll=UNROLL
-    )
-    last = jnp.sum(h @ params.w_out) / batch
-    return jnp.where(t.loss == 1, every, last), stats
+        def cell(h, c, e):
+            h2, c2, _ = step(structure.cell, t.nonlinearity, params, xs[k], h, c, e)
+            return jnp.where(units, h2, 0.0), jnp.where(units, c2, 0.0)
+
+        zero = jnp.zeros_like(g_h)
+        _, vjp = jax.vjp(cell, hs[k], cs[k], zero)
+        g_h_prev, g_c_prev, g_c_total = vjp((g_h, g_c_later if lstm else zero))
+        norm_h = norm_h.at[k].set(_scaled_norm(g_h, (0, 1)))
+        if lstm:
+            norm_c = norm_c.at[k].set(_scaled_norm(g_c_total, (0, 1)))
+        return g_h_prev + every * readout, g_c_prev, norm_h, norm_c
+
+    norms = jnp.zeros(structure.max_length, dtype)
+    start = (readout, jnp.zeros_like(readout), norms, norms)
+    _, _, norm_h, norm_c = jax.lax.fori_loop(0, t.length, body, start)
+    return norm_h, norm_c
+
+
+def _loss(structure, params, t: RNNTraced, hs):
+    batch = hs.shape[1]
+    per_step = jnp.sum(hs[1:] @ params.w_out, axis=1) / batch
+    active = jnp.arange(1, structure.max_length + 1) <= t.length
+    every = jnp.sum(jnp.where(active, per_step, 0.0))
+    return jnp.where(t.loss == 1, every, per_step[jnp.maximum(t.length - 1, 0)])
 
 
 def _jacobian_norms(structure, params, xs, t: RNNTraced, h_prev, c_prev):
@@ -128,32 +166,25 @@ def _jacobian_norms(structure, params, xs, t: RNNTraced, h_prev, c_prev):
 
 @functools.partial(jax.jit, static_argnames="structure")
 def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobians) -> TimeProbe:
-    """``probe_through_time``'s compiled core; ``xs`` is time-major ``(max_length, batch, n_in)``."""
+    """``probe_through_time``'s compiled core; ``xs`` is time-major ``(max_length, batch, n_in)``.
+
+    Both loops run ``length`` iterations (``fori_loop`` with a traced bound), so the cost
+    follows ``length``, not ``max_length``; and the backward pass needs no autodiff through the
+    loop (it is written out with one ``vjp`` per step)."""
     dtype = rnn_dtype(structure)
-    eps = jnp.zeros(xs.shape[:2] + (structure.max_hidden,), dtype)
-    if structure.cell == "lstm":
-        (loss, stats), (g_h, g_c) = jax.value_and_grad(
-            lambda e_h, e_c: _scan(structure, params, xs, t, e_h, e_c), (0, 1), has_aux=True
-        )(eps, eps)
-    else:  # no cell state: dL/dc is 0, and not computed (XLA would fold a reduction of zeros)
-        (loss, stats), g_h = jax.value_and_grad(
-            lambda e_h: _scan(structure, params, xs, t, e_h, 0.0), has_aux=True
-        )(eps)
-        g_c = None
-    h_prev, c_prev, gate_mean, finite, no_nan = stats
+    hs, cs, gate_mean, finite, no_nan = _forward(structure, params, xs, t)
+    loss = _loss(structure, params, t, hs)
+    norm_h, norm_c = _backward(structure, params, xs, t, hs, cs)
     active = jnp.arange(1, structure.max_length + 1) <= t.length
     # A NaN in the forward pass at step s poisons every gradient at or before s (the backward
     # pass runs through it), and a non-finite loss poisons them all.
     has_nan = active & ~no_nan
     poisoned = (jnp.cumsum(has_nan[::-1])[::-1] > 0) | ~jnp.isfinite(loss)
-    norms = [
-        jnp.zeros(structure.max_length, dtype) if g is None
-        else jnp.where(poisoned, jnp.nan, _scaled_norm(g, (1, 2)))
-        for g in (g_h, g_c)
-    ]  # fmt: skip
+    norms = [jnp.where(poisoned, jnp.nan, norm_h)]
+    norms.append(jnp.where(poisoned, jnp.nan, norm_c) if structure.cell == "lstm" else norm_c)
     jac = jax.lax.cond(
         jacobians,
-        lambda: _jacobian_norms(structure, params, xs, t, h_prev, c_prev),
+        lambda: _jacobian_norms(structure, params, xs, t, hs[:-1], cs[:-1]),
         lambda: jnp.zeros(structure.max_length, dtype),
     )
     bad = active & ~finite
@@ -210,7 +241,8 @@ def probe_through_time(
 ) -> TimeProbe:
     """``||dL/dh_t||`` for every step, and what bounds it, in one jit-compiled pass.
 
-    One forward ``lax.scan`` over time and its backward pass. Every field of
+    One forward loop over time and the backward loop of backpropagation through time, each
+    ``length`` iterations. Every field of
     ``config.traced`` (nonlinearity, initializer, length, hidden size, scales, biases, loss)
     and ``jacobians`` are traced: moving them compiles nothing new; a new
     ``config.structure`` or batch size does. The cell is static: one program per cell,
@@ -267,7 +299,7 @@ def _run(structure, params, xs, t):
         h2, c2 = (jnp.where(active, jnp.where(units, v, 0.0), old) for v, old in ((h2, h), (c2, c)))
         return (h2, c2), h2
 
-    _, hs = jax.lax.scan(body, (eps[0], eps[0]), (xs, on), unroll=UNROLL)
+    _, hs = jax.lax.scan(body, (eps[0], eps[0]), (xs, on))
     return jnp.swapaxes(hs, 0, 1)
 
 

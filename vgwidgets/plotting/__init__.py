@@ -26,6 +26,13 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._recurrent_plot import (
+    CELL_COLOURS,
+    RecurrentArtists,
+    RecurrentPlotData,
+    recurrent_figure,
+    update_recurrent_figure,
+)
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
@@ -60,4 +67,9 @@ __all__ = [
     "update_chain_figure",
     "update_fix_figure",
     "update_regime_figure",
+    "CELL_COLOURS",
+    "RecurrentArtists",
+    "RecurrentPlotData",
+    "recurrent_figure",
+    "update_recurrent_figure",
 ]

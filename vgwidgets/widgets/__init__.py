@@ -10,10 +10,11 @@ and is listed in ``EXPLORERS``. What they compute lives in ``vgwidgets.engine`` 
 from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
+from ._recurrent_explorer import RecurrentControls, RecurrentExplorer
 from ._regime_explorer import RegimeControls, RegimeExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer)
+EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, RecurrentExplorer)
 
 __all__ = [
     "EXPLORERS",
@@ -25,4 +26,6 @@ __all__ = [
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",
+    "RecurrentControls",
+    "RecurrentExplorer",
 ]
