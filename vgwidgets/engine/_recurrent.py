@@ -136,12 +136,21 @@ def _backward(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, hs, 
         norm_h = norm_h.at[k].set(_scaled_norm(g_h, (0, 1)))
         if lstm:
             norm_c = norm_c.at[k].set(_scaled_norm(g_c_total, (0, 1)))
-        return g_h_prev + every * readout, g_c_prev, norm_h, norm_c
+        return _flush(g_h_prev + every * readout), _flush(g_c_prev), norm_h, norm_c
 
     norms = jnp.zeros(structure.max_length, dtype)
     start = (readout, jnp.zeros_like(readout), norms, norms)
     _, _, norm_h, norm_c = jax.lax.fori_loop(0, t.length, body, start)
     return norm_h, norm_c
+
+
+def _flush(g):
+    """Subnormal entries (below the dtype's smallest normal number, ~1.2e-38 in float32) set
+    to 0. A vanishing gradient carried back through hundreds of steps would otherwise sit in
+    subnormal numbers, which this CPU multiplies ~100x slower (one refresh took 7 s instead
+    of 0.1 s); what falls below is reported as an exact 0, underflow, as it would be anyway
+    a few steps later."""
+    return jnp.where(jnp.abs(g) < jnp.finfo(g.dtype).tiny, jnp.zeros_like(g), g)
 
 
 def _loss(structure, params, t: RNNTraced, hs):
@@ -165,7 +174,9 @@ def _jacobian_norms(structure, params, xs, t: RNNTraced, h_prev, c_prev):
 
 
 @functools.partial(jax.jit, static_argnames="structure")
-def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobians) -> TimeProbe:
+def _probe(
+    structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobians, spectrum
+) -> TimeProbe:
     """``probe_through_time``'s compiled core; ``xs`` is time-major ``(max_length, batch, n_in)``.
 
     Both loops run ``length`` iterations (``fori_loop`` with a traced bound), so the cost
@@ -189,7 +200,11 @@ def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobia
     )
     bad = active & ~finite
     overflow_step = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, 0)
-    sigma = jnp.linalg.svd(params.w_rec[0], compute_uv=False)[0]
+    sigma = jax.lax.cond(
+        spectrum,
+        lambda: jnp.linalg.svd(params.w_rec[0], compute_uv=False)[0],
+        lambda: jnp.asarray(jnp.nan, dtype),
+    )
     gammas = jnp.asarray([GAMMAS[n] for n in NONLINEARITIES], dtype)
     gamma = gammas[t.nonlinearity] if structure.cell == "vanilla" else jnp.asarray(jnp.nan)
     masked = [jnp.where(active, v, jnp.zeros_like(v)) for v in (*norms, jac, gate_mean)]
@@ -237,7 +252,7 @@ def _prepare(config: RNNConfig, params, x) -> np.ndarray:
 
 
 def probe_through_time(
-    config: RNNConfig, params: RNNParams, x, *, jacobians: bool = False
+    config: RNNConfig, params: RNNParams, x, *, jacobians: bool = False, spectrum: bool = True
 ) -> TimeProbe:
     """``||dL/dh_t||`` for every step, and what bounds it, in one jit-compiled pass.
 
@@ -255,6 +270,9 @@ def probe_through_time(
       x: inputs, ``(batch, max_length, n_in)``, finite.
       jacobians: also measure each step's ``||dh_t/dh_{t-1}||_2`` (``jax.jacfwd`` and an SVD
         per step, for the first sequence; the dearest part, skipped at run time when False).
+      spectrum: compute ``rec_norm`` (an SVD) and ``rec_radius`` (NumPy's eigenvalues, on the
+        host); False leaves both NaN, for callers that know them already (on a loaded 2-core
+        machine one LAPACK call can take a second: OpenBLAS's threads wait on each other).
 
     Returns:
       A ``TimeProbe``.
@@ -273,16 +291,18 @@ def probe_through_time(
     """
     x = _prepare(config, params, x)
     jacobians = check_bool("jacobians", jacobians)
+    spectrum = check_bool("spectrum", spectrum)
     structure = config.structure
     with x64_context(structure.dtype):
         dtype = rnn_dtype(structure)
         params = RNNParams(*(jnp.asarray(v, dtype) for v in params))
         xs = jnp.asarray(np.swapaxes(x, 0, 1), dtype)
         traced = traced_arrays(structure, config.traced)
-        result = _probe(structure, params, xs, traced, jnp.asarray(jacobians))
+        flags = jnp.asarray(jacobians), jnp.asarray(spectrum)
+        result = _probe(structure, params, xs, traced, *flags)
     n = config.hidden
-    radius = spectral_radius(np.asarray(params.w_rec[0])[:n, :n])
-    return result._replace(rec_radius=np.asarray(radius, result.rec_norm.dtype))
+    value = spectral_radius(np.asarray(params.w_rec[0])[:n, :n]) if spectrum else float("nan")
+    return result._replace(rec_radius=np.asarray(value, result.rec_norm.dtype))
 
 
 @functools.partial(jax.jit, static_argnames="structure")

@@ -175,7 +175,12 @@ def recurrent_matrix(key, kind, gain, hidden, max_hidden: int, dtype):
     draw = jax.random.normal(key, (max_hidden, max_hidden), dtype)
     gaussian = draw / jnp.sqrt(n)
     eye = jnp.eye(max_hidden, dtype=dtype)
-    q, r = jnp.linalg.qr(jnp.where(corner, draw, eye))
-    orthogonal = q * jnp.sign(jnp.diagonal(r))[None, :]
-    w = jnp.select([kind == 0, kind == 1], [gaussian, orthogonal], eye)
+
+    def orthogonal():
+        q, r = jnp.linalg.qr(jnp.where(corner, draw, eye))
+        return q * jnp.sign(jnp.diagonal(r))[None, :]
+
+    # The QR runs only for "orthogonal" (lax.cond runs one branch): a LAPACK call per draw is
+    # what a loaded 2-core machine is slowest at.
+    w = jax.lax.cond(kind == 1, orthogonal, lambda: jnp.where(kind == 0, gaussian, eye))
     return jnp.where(corner, gain * w, 0.0)

@@ -97,8 +97,10 @@ class RNNConfig:
 
     Example:
       >>> cfg = RNNConfig(cell="lstm", length=50, hidden=16, max_length=500, max_hidden=64)
-      >>> cfg.replace(cell="gru", length=400, hidden=8).structure == cfg.structure
+      >>> cfg.replace(length=400, hidden=8, gain=3.0).structure == cfg.structure
       True
+      >>> cfg.replace(cell="gru").structure == cfg.structure  # one program per cell
+      False
     """
 
     cell: str = "vanilla"

@@ -48,6 +48,7 @@ from ._through_time import (
     through_time,
     through_time_batch,
     through_time_config,
+    unit_spectrum,
 )
 
 REPRODUCTIONS: dict[str, Reproduction] = {
@@ -108,4 +109,5 @@ __all__ = [
     "through_time",
     "through_time_batch",
     "through_time_config",
+    "unit_spectrum",
 ]

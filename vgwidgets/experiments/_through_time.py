@@ -54,7 +54,20 @@ def through_time_config(**fields) -> RNNConfig:
     )
 
 
-def through_time(config: RNNConfig, cells, x, *, seed: int = 0) -> ThroughTime:
+def unit_spectrum(config: RNNConfig, seed: int = 0) -> tuple:
+    """``(eigenvalues, sigma_max)`` of ``config``'s ``W_rec`` at gain 1 (``init_rnn``'s draw from
+    ``jax.random.key(seed)``, its active corner). Every initializer draws ``g`` times a matrix that
+    does not depend on ``g``, so at gain ``g`` both are ``g`` times these: a caller that moves
+    only the gain computes them once."""
+    cfg = config.replace(gain=1.0)
+    w = np.asarray(init_rnn(cfg, key=jax.random.key(seed)).w_rec[0], np.float64)
+    w = w[: cfg.hidden, : cfg.hidden]
+    return np.linalg.eigvals(w), float(np.linalg.svd(w, compute_uv=False)[0])
+
+
+def through_time(
+    config: RNNConfig, cells, x, *, seed: int = 0, spectrum=None
+) -> ThroughTime:
     """Probe each of ``cells`` with ``config``'s other fields, from one key.
 
     Args:
@@ -62,6 +75,8 @@ def through_time(config: RNNConfig, cells, x, *, seed: int = 0) -> ThroughTime:
       cells: a non-empty collection of names from ``CELLS``.
       x: ``(batch, max_length, n_in)``.
       seed: the key's seed; every cell draws from it (the same ``W_rec`` for all).
+      spectrum: ``unit_spectrum(config, seed)``, if the caller has it (``None``: computed
+        here).
 
     Returns:
       A ``ThroughTime``.
@@ -83,17 +98,19 @@ def through_time(config: RNNConfig, cells, x, *, seed: int = 0) -> ThroughTime:
     probes, phases = {}, {}
     for cell in cells:
         cfg = config.replace(cell=cell)
-        probes[cell] = probe_through_time(cfg, init_rnn(cfg, key=key), x).trim()
+        probes[cell] = probe_through_time(cfg, init_rnn(cfg, key=key), x, spectrum=False).trim()
         phases[cell] = through_time_phase(probes[cell])
-    first = probes[cells[0]]
-    bound = (
-        through_time_bound(probes["vanilla"]) if "vanilla" in probes
-        else np.full(config.length, np.nan)
-    )  # fmt: skip
-    w = np.asarray(init_rnn(config, key=key).w_rec[0], np.float64)[: config.hidden, : config.hidden]
-    eigenvalues = np.linalg.eigvals(w)
+    unit = unit_spectrum(config, seed) if spectrum is None else spectrum
+    eigenvalues = config.gain * np.asarray(unit[0])
+    radius = float(np.max(np.abs(eigenvalues)))
+    sigma_max = config.gain * unit[1]
+    bound = np.full(config.length, np.nan)
+    if "vanilla" in probes:  # Pascanu's bound, sigma_max from the cached spectrum
+        r = probes["vanilla"]
+        probes["vanilla"] = r._replace(rec_radius=np.asarray(radius), rec_norm=np.asarray(sigma_max))
+        bound = through_time_bound(probes["vanilla"])
     return ThroughTime(
-        config.replace(cell=cells[0]), cells, probes, bound, phases, eigenvalues,
-        float(first.rec_radius), float(first.rec_norm),
+        config.replace(cell=cells[0]), cells, probes, bound, phases, eigenvalues, radius,
+        sigma_max,
     )  # fmt: skip
 

@@ -31,6 +31,7 @@ from ..experiments import (
     through_time,
     through_time_batch,
     through_time_config,
+    unit_spectrum,
 )
 from ..plotting import recurrent_figure, update_recurrent_figure
 from ._base import LOG_STEP, Explorer, labelled, warnings_html
@@ -182,6 +183,7 @@ class RecurrentExplorer(Explorer):
         self.seed = check_int("seed", seed, 0, 2**31 - 1)
         live = check_bool("continuous_update", continuous_update)
         self.x = through_time_batch(self.batch_size, self.seed)
+        self._spectra: dict = {}  # (hidden, initializer) -> W_rec's eigenvalues at gain 1
 
         def box(cell):
             return widgets.Checkbox(
@@ -254,7 +256,12 @@ class RecurrentExplorer(Explorer):
         if not self.cells:
             raise ValueError("tick at least one cell (vanilla, LSTM or GRU) to show.")
         config = self.config()
-        result = through_time(config, self.cells, self.x, seed=self.seed)
+        key = (config.hidden, config.initializer)
+        if key not in self._spectra:  # the gain only scales them: one eigensolve per key
+            self._spectra[key] = unit_spectrum(config, self.seed)
+        result = through_time(
+            config, self.cells, self.x, seed=self.seed, spectrum=self._spectra[key]
+        )
         grad = {cell: result.probes[cell].grad_h_norm for cell in result.cells}
         label = "\n".join(f"{_NAMES[c]}: {result.phases[c]}" for c in result.cells)
         title = (
