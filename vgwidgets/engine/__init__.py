@@ -30,7 +30,7 @@ from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
-from ._recurrent import TimeProbe, probe_through_time, run_rnn
+from ._recurrent import TimeProbe, probe_through_time, run_rnn, unroll
 from ._recurrent_cells import (
     CELLS,
     GAMMAS,
@@ -107,6 +107,7 @@ __all__ = [
     "lstm_cell",
     "probe_through_time",
     "run_rnn",
+    "unroll",
     "vanilla_cell",
     "CliffDescent",
     "cliff_descent",

@@ -323,6 +323,34 @@ def _run(structure, params, xs, t):
     return jnp.swapaxes(hs, 0, 1)
 
 
+def unroll(config: RNNConfig, params: RNNParams, xs) -> jax.Array:
+    """The states ``h_1 .. h_T`` for time-major inputs ``xs`` (``(T, batch, n_in)``): traceable,
+    for use inside the caller's own ``jit`` and ``grad`` (training). ``config``'s fields are
+    constants here (no masking: every step of ``xs`` runs, every unit is used); no checks.
+
+    Returns:
+      ``(T, batch, max_hidden)``.
+
+    Example:
+      >>> import jax, jax.numpy as jnp
+      >>> from vgwidgets.engine import init_rnn
+      >>> cfg = RNNConfig(cell="lstm", length=4, hidden=3)
+      >>> p = init_rnn(cfg, key=jax.random.key(0))
+      >>> jax.jit(lambda p, xs: unroll(cfg, p, xs))(p, jnp.ones((4, 2, 1))).shape
+      (4, 2, 3)
+    """
+    nonlinearity = NONLINEARITIES.index(config.nonlinearity)
+
+    def body(carry, x):
+        h, c = carry
+        h2, c2, _ = step(config.cell, nonlinearity, params, x, h, c)
+        return (h2, c2), h2
+
+    zeros = jnp.zeros(xs.shape[1:2] + (params.w_rec.shape[-1],), xs.dtype)
+    _, hs = jax.lax.scan(body, (zeros, zeros), xs)
+    return hs
+
+
 def run_rnn(config: RNNConfig, params: RNNParams, x) -> jax.Array:
     """The states ``h_1 .. h_max_length`` of ``config``'s network on ``x`` (one ``lax.scan``).
 

@@ -27,6 +27,8 @@ from ._glorot import BackpropStd, measure_backprop_std
 from ._meanfield_repro import GradientRate, measure_gradient_rate
 from ._nielsen import REPRODUCTIONS as _NIELSEN
 from ._nielsen import run_chain, run_speeds
+from ._long_range import REPRODUCTIONS as _LONG_RANGE
+from ._long_range import adding_batch, train_adding
 from ._pascanu import REPRODUCTIONS as _PASCANU
 from ._pascanu import run_cliff, spectrum_gap, through_time_bound, through_time_phase
 from ._regime import (
@@ -64,6 +66,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "glorot-init", _glorot.SUMMARY, _glorot.JSON_KEYS, _glorot.run, _glorot.format_table
     ),
     **_PASCANU,
+    **_LONG_RANGE,
 }
 
 __all__ = [
@@ -110,4 +113,6 @@ __all__ = [
     "through_time_batch",
     "through_time_config",
     "unit_spectrum",
+    "adding_batch",
+    "train_adding",
 ]
