@@ -31,6 +31,7 @@ TOP_KEYS = {
     "notebooks",
     "sweep",
     "targets",
+    "recurrent",
 }
 TIMING_KEYS = {"median_s", "p95_s", "min_s", "repeats"}
 

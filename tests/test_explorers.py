@@ -20,7 +20,14 @@ import pytest
 
 from vgwidgets import bench
 from vgwidgets.engine import count_compilations
-from vgwidgets.widgets import EXPLORERS, ChainExplorer, FixComparison, PhaseDiagram, RegimeExplorer
+from vgwidgets.widgets import (
+    EXPLORERS,
+    ChainExplorer,
+    FixComparison,
+    PhaseDiagram,
+    RecurrentExplorer,
+    RegimeExplorer,
+)
 
 # Per explorer: small constructor arguments, a control move made while broken, another move made
 # while still broken, and one made after the repair.
@@ -32,6 +39,9 @@ CASES = {
     ),
     PhaseDiagram: (
         {"width": 16, "batch": 16}, ("weight_var", 2.0), ("bias_var", 0.3), ("depth", 12)
+    ),
+    RecurrentExplorer: (
+        {"hidden": 16, "length": 40, "batch": 4}, ("gain", 2.0), ("length", 60), ("hidden", 20)
     ),
 }
 

@@ -54,6 +54,7 @@ from .engine import (
     register_loss,
     sweep,
 )
+from .engine import RNNConfig, RNNParams, TimeProbe, init_rnn, probe_through_time, run_rnn
 
 # name -> the public module it is imported from on first use (``__getattr__``, PEP 562).
 _LAZY = {
@@ -63,6 +64,7 @@ _LAZY = {
     "PhaseDiagram": "vgwidgets.widgets",
     "RegimeExplorer": "vgwidgets.widgets",
     "plot_gradient_flow": "vgwidgets.plotting",
+    "RecurrentExplorer": "vgwidgets.widgets",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

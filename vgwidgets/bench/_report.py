@@ -186,6 +186,25 @@ def _sweep_rows(sweep: dict) -> list[Row]:
         Row(section, "first call (compilation and theory included)", _s(sweep["first_call_s"])),
         Row(section, "devices the grid is sharded over", str(sweep["devices"])),
     ]
+def _recurrent_rows(recurrent: dict) -> list[Row]:
+    """``probe_through_time``: time per call per cell, first-call time against T (flat?)."""
+    if not recurrent or "skipped" in recurrent:
+        return []
+    size = recurrent["size"]
+    section = f"recurrent (T = {size['length']}, hidden {size['hidden']}, batch {size['batch']})"
+    rows = []
+    for cell, entry in recurrent["cells"].items():
+        rows.append(Row(section, f"probe_through_time {cell}, median", _ms(entry["median_s"])))
+        rows.append(Row(section, f"probe_through_time {cell}, first call", _s(entry["first_call_s"])))
+    compile_ = recurrent["compile"]
+    times = compile_["first_call_s"]
+    shown = ", ".join(f"T = {n}: {_s(t)}" for n, t in zip(compile_["lengths"], times))
+    rows.append(Row(section, f"{compile_['cell']} compile time by T", shown))
+    ratio = max(times) / min(times) if min(times) > 0 else float("nan")
+    rows.append(_at_most(section, "compile time, longest T / shortest T", ratio, DEPTH_RATIO_MAX,
+                         target=f"<= {DEPTH_RATIO_MAX}x"))  # fmt: skip
+    rows.append(Row(section, "PyTorch eager baseline", recurrent["torch"]["skipped"]))
+    return rows
 
 
 def rows(result: dict) -> list[Row]:
@@ -196,6 +215,7 @@ def rows(result: dict) -> list[Row]:
         + _widget_rows(result.get("widgets", {}))
         + _notebook_rows(result.get("notebooks", {}))
         + _sweep_rows(result.get("sweep", {}))
+        + _recurrent_rows(result.get("recurrent", {}))
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ._report import format_table, targets, update_markdown
 
-SECTIONS = ("probe", "compilation", "widgets", "notebooks", "sweep")
+SECTIONS = ("probe", "compilation", "widgets", "notebooks", "sweep", "recurrent")
 SCHEMA_VERSION = 2  # 2: compile phases are "tracing", "lowering", "compiling"
 _EXTRA_PACKAGES = ("torch", "nbclient")
 
@@ -237,6 +237,14 @@ def run(*, quick: bool = False, sections=SECTIONS, notebooks_folder=None, progre
         result["notebooks"] = measure_notebooks(folder, quick=quick, progress=say)
     else:
         result["notebooks"] = {"skipped": "not selected", "notebooks": {}}
+
+    if "recurrent" in sections:
+        from ._recurrent import measure_recurrent
+
+        say("recurrent: probe_through_time")
+        result["recurrent"] = measure_recurrent(quick=quick, repeats=repeats)
+    else:
+        result["recurrent"] = {"skipped": "not selected"}
 
     result["duration_s"] = time.perf_counter() - clock
     load_end = _load()

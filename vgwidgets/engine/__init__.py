@@ -19,6 +19,7 @@ from ._activations import (
 from ._boundary import to_arrays
 from ._chain import ChainResult, centred_biases, chain
 from ._clipping import CLIP_MODES, clip_gradients
+from ._cliff import CliffDescent, cliff_descent, cliff_loss, cliff_surface
 from ._compat import x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
@@ -46,6 +47,18 @@ from ._params import init_mlp, init_norm_state
 from ._switch import evaluate_activation
 from ._sweep import SweepConfig, SweepResult, grid_mesh, memory_estimate, sweep
 from ._train_grid import TrainGridConfig, TrainGridResult, train_grid
+from ._recurrent import TimeProbe, probe_through_time, run_rnn, unroll
+from ._recurrent_cells import (
+    CELLS,
+    GAMMAS,
+    NONLINEARITIES,
+    RECURRENT_INITS,
+    RNNParams,
+    gru_cell,
+    lstm_cell,
+    vanilla_cell,
+)
+from ._recurrent_config import MAX_HIDDEN, MAX_LENGTH, RNNConfig, init_rnn
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -115,4 +128,24 @@ __all__ = [
     "to_arrays",
     "train_grid",
     "x64_context",
+    "CELLS",
+    "GAMMAS",
+    "MAX_HIDDEN",
+    "MAX_LENGTH",
+    "NONLINEARITIES",
+    "RECURRENT_INITS",
+    "RNNConfig",
+    "RNNParams",
+    "TimeProbe",
+    "gru_cell",
+    "init_rnn",
+    "lstm_cell",
+    "probe_through_time",
+    "run_rnn",
+    "unroll",
+    "vanilla_cell",
+    "CliffDescent",
+    "cliff_descent",
+    "cliff_loss",
+    "cliff_surface",
 ]

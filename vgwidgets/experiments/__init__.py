@@ -42,6 +42,10 @@ from ._phase import (
     quantity_values,
 )
 from ._nielsen import run_chain, run_speeds
+from ._long_range import REPRODUCTIONS as _LONG_RANGE
+from ._long_range import adding_batch, train_adding
+from ._pascanu import REPRODUCTIONS as _PASCANU
+from ._pascanu import run_cliff, spectrum_gap, through_time_bound, through_time_phase
 from ._regime import (
     REGIME_MAX_DEPTH,
     REGIME_N_OUT,
@@ -55,6 +59,15 @@ from ._regime import (
 )
 from ._registry import Reproduction
 from ._trainable_repro import fit_multiplier
+from ._through_time import (
+    THROUGH_TIME_MAX_HIDDEN,
+    THROUGH_TIME_MAX_LENGTH,
+    ThroughTime,
+    through_time,
+    through_time_batch,
+    through_time_config,
+    unit_spectrum,
+)
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     **_NIELSEN,
@@ -82,6 +95,8 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         _trainable_repro.run,
         _trainable_repro.format_table,
     ),
+    **_PASCANU,
+    **_LONG_RANGE,
 }
 
 __all__ = [
@@ -131,4 +146,17 @@ __all__ = [
     "regime_result",
     "run_chain",
     "run_speeds",
+    "run_cliff",
+    "spectrum_gap",
+    "through_time_bound",
+    "through_time_phase",
+    "THROUGH_TIME_MAX_HIDDEN",
+    "THROUGH_TIME_MAX_LENGTH",
+    "ThroughTime",
+    "through_time",
+    "through_time_batch",
+    "through_time_config",
+    "unit_spectrum",
+    "adding_batch",
+    "train_adding",
 ]

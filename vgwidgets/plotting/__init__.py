@@ -35,6 +35,13 @@ from ._gradient_flow import (
 )
 from ._jacobian_plot import jacobian_figure
 from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
+from ._recurrent_plot import (
+    CELL_COLOURS,
+    RecurrentArtists,
+    RecurrentPlotData,
+    recurrent_figure,
+    update_recurrent_figure,
+)
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
@@ -81,4 +88,9 @@ __all__ = [
     "update_fix_figure",
     "update_phase_map",
     "update_regime_figure",
+    "CELL_COLOURS",
+    "RecurrentArtists",
+    "RecurrentPlotData",
+    "recurrent_figure",
+    "update_recurrent_figure",
 ]

@@ -11,10 +11,11 @@ from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
 from ._phase_diagram import PhaseControls, PhaseDiagram, PhaseResult
+from ._recurrent_explorer import RecurrentControls, RecurrentExplorer
 from ._regime_explorer import RegimeControls, RegimeExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, PhaseDiagram)
+EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, PhaseDiagram, RecurrentExplorer)
 
 __all__ = [
     "EXPLORERS",
@@ -26,6 +27,8 @@ __all__ = [
     "PhaseControls",
     "PhaseDiagram",
     "PhaseResult",
+    "RecurrentControls",
+    "RecurrentExplorer",
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",
