@@ -23,6 +23,7 @@ from vgwidgets.engine import (
     sweep,
 )
 from vgwidgets.engine._sweep import _network
+from vgwidgets.engine._switch import activation_choice
 
 # ------------------------------------------------------------------------------------------------
 # Theory
@@ -95,7 +96,7 @@ def test_written_out_backward_pass_equals_jax_grad():
     x = jax.random.normal(keys[2], (examples, width))
     v = jax.random.normal(keys[3], (examples, width))
     sw, sb = 1.3, 0.4
-    *_, log_grad, _ = _network("tanh", w, b, x, v, depth, 0, sw, sb, 1.0)
+    *_, log_grad, _ = _network(*activation_choice("tanh"), w, b, x, v, depth, 0, sw, sb, 1.0)
 
     def cost(biases, x_e, v_e):  # C = v . a_L for one example; dC/db_l is its gradient
         a = x_e
@@ -158,7 +159,7 @@ SHARDED = textwrap.dedent(
     seen = []
     measure = _sweep._measure
     def spy(*args, **kwargs):
-        seen.append(args[6].sharding)
+        seen.append(args[7].sharding)  # the sw array
         return measure(*args, **kwargs)
     _sweep._measure = spy
     config = SweepConfig(width=32, depth=8, examples=4, skip=1, chunk=2)

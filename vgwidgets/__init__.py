@@ -22,6 +22,7 @@ from .engine import (
     ActivationParam,
     ChainResult,
     DepthScales,
+    Diagnosis,
     Initializer,
     JacobianConfig,
     JacobianSpectrum,
@@ -41,6 +42,7 @@ from .engine import (
     critical_weight_var,
     depth_scales,
     derivative,
+    diagnose,
     init_mlp,
     init_norm_state,
     jacobian_spectrum,
@@ -60,6 +62,7 @@ _LAZY = {
     "FixSpec": "vgwidgets.experiments",
     "PhaseDiagram": "vgwidgets.widgets",
     "RegimeExplorer": "vgwidgets.widgets",
+    "plot_gradient_flow": "vgwidgets.plotting",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

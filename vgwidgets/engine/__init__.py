@@ -22,6 +22,7 @@ from ._clipping import CLIP_MODES, clip_gradients
 from ._compat import x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
+from ._diagnose import Diagnosis, diagnose
 from ._initializers import INITIALIZERS, Initializer, get_initializer, register_initializer
 from ._jacobian import (
     RESOLVED,
@@ -42,6 +43,7 @@ from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
+from ._switch import evaluate_activation
 from ._sweep import SweepConfig, SweepResult, grid_mesh, memory_estimate, sweep
 from ._train_grid import TrainGridConfig, TrainGridResult, train_grid
 from ._validate import check_bool, check_choice, check_float, check_int
@@ -65,6 +67,7 @@ __all__ = [
     "ChainResult",
     "Compilations",
     "DepthScales",
+    "Diagnosis",
     "Initializer",
     "JacobianConfig",
     "JacobianSpectrum",
@@ -91,6 +94,8 @@ __all__ = [
     "critical_weight_var",
     "depth_scales",
     "derivative",
+    "diagnose",
+    "evaluate_activation",
     "get_activation",
     "get_initializer",
     "get_loss",

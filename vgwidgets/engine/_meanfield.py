@@ -29,6 +29,7 @@ import numpy as np
 
 from ._activations import derivative, get_activation
 from ._compat import x64_context
+from ._switch import activation_choice, activation_fn, chosen
 from ._validate import check_array, check_float, check_int
 
 _RTOL = 1e-13  # the fixed point's relative tolerance, |F(q) - q| <= _RTOL * q
@@ -97,30 +98,33 @@ def _quadrature(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _solve(activation, weight_var, bias_var, q_init, nodes, weights, max_iter):
-    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances."""
-    phi = get_activation(activation).fn
+def _derivatives(act, u):
+    """``(phi, phi', phi'')`` of one registry entry at ``u``."""
+    dphi = functools.partial(derivative, act.fn)
+    return act.fn(u), dphi(u), derivative(dphi, u)
 
-    def dphi(u):
-        return derivative(phi, u)
 
-    def d2phi(u):
-        return derivative(dphi, u)
+@functools.partial(jax.jit, static_argnames="entries")
+def _solve(entries, index, weight_var, bias_var, q_init, nodes, weights, max_iter):
+    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances.
+
+    ``entries[index]`` is the activation, ``index`` traced: every activation runs in the one
+    compiled program (a ``jax.lax.switch`` at each evaluation)."""
 
     def expect(f, q):
+        """``E[f(phi, phi', phi'')]`` over ``u ~ N(0, q)``."""
         u = jnp.sqrt(jnp.maximum(q, 0.0))[..., None] * nodes
-        return jnp.sum(weights * f(u), axis=-1)
+        return jnp.sum(weights * f(*chosen(entries, index, _derivatives, u)), axis=-1)
 
     def length_map(q):
-        return weight_var * expect(lambda u: phi(u) ** 2, q) + bias_var
+        return weight_var * expect(lambda phi, dphi, d2phi: phi**2, q) + bias_var
 
     def slope(q):
         # chi_q = dF/dq = sw^2 E[phi'^2 + phi phi''] (Gaussian integration by parts), which,
         # unlike autodiff through sqrt(q), stays finite at q = 0. With a custom backward pass
         # (the lifted sigmoid) it is only an estimate of dF/dq: it steers the Newton steps and
         # the "attracting" test, while q* itself is decided by the residual F(q) - q.
-        return weight_var * expect(lambda u: dphi(u) ** 2 + phi(u) * d2phi(u), q)
+        return weight_var * expect(lambda phi, dphi, d2phi: dphi**2 + phi * d2phi, q)
 
     def residual(q):
         return length_map(q) - q
@@ -157,7 +161,7 @@ def _solve(activation, weight_var, bias_var, q_init, nodes, weights, max_iter):
     q_star = jnp.where(growing, jnp.inf, jnp.abs(q_last))  # abs: no -0.0
     # chi1 at q* = 0 is its limit q -> 0+ (ReLU: sw^2/2, not relu'(0)^2 sw^2).
     q_chi = jnp.maximum(q_last, tiny)
-    chi1 = weight_var * expect(lambda u: dphi(u) ** 2, q_chi)
+    chi1 = weight_var * expect(lambda phi, dphi, d2phi: dphi**2, q_chi)
     log_chi1 = jnp.log(chi1)
     # chi1 within rounding of 1 (ReLU at sw^2 = 2) is the critical point: xi_nabla = inf.
     depth_scale = jnp.where(jnp.abs(log_chi1) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi1)
@@ -247,7 +251,7 @@ def _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter) -> 
     weight_var, bias_var = np.broadcast_arrays(weight_var, bias_var)
     with x64_context("float64"):
         result = _solve(
-            activation,
+            *activation_choice(activation),
             jnp.asarray(weight_var, jnp.float64),
             jnp.asarray(bias_var, jnp.float64),
             jnp.asarray(q_init, jnp.float64),
@@ -347,11 +351,12 @@ def _scale(chi):
     return jnp.where(jnp.abs(log_chi) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _correlation_solve(activation, weight_var, bias_var, q_star, chi1, nodes, weights, nodes2,
-                       weights2):  # fmt: skip
-    """``(c*, chi_q, chi_c)`` for flat arrays, given ``q*`` and ``chi1`` from ``_solve``."""
-    phi = get_activation(activation).fn
+@functools.partial(jax.jit, static_argnames="entries")
+def _correlation_solve(entries, index, weight_var, bias_var, q_star, chi1, nodes, weights,
+                       nodes2, weights2):  # fmt: skip
+    """``(c*, chi_q, chi_c)`` for flat arrays, given ``q*`` and ``chi1`` from ``_solve``;
+    ``entries[index]`` is the activation, ``index`` traced."""
+    phi = activation_fn(entries, index)
 
     def dphi(u):
         return derivative(phi, u)
@@ -459,7 +464,7 @@ def depth_scales(
         c_star, chi_q, chi_c = (
             np.asarray(v).reshape(shape)
             for v in _correlation_solve(
-                activation,
+                *activation_choice(activation),
                 *(jnp.asarray(np.ravel(v), jnp.float64) for v in (weight_var, bias_var)),
                 jnp.asarray(np.ravel(np.where(mf.converged, mf.q_star, np.inf)), jnp.float64),
                 jnp.asarray(np.ravel(mf.chi1), jnp.float64),

@@ -48,9 +48,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._activations import ACTIVATIONS, derivative, get_activation
+from ._activations import ACTIVATIONS, derivative
 from ._boundary import check_key
 from ._meanfield import DepthScales, depth_scales
+from ._switch import activation_choice, activation_fn
 from ._validate import check_array, check_choice, check_float, check_int
 
 MAX_GRID = 1024  # points along each axis of the grid
@@ -228,9 +229,10 @@ def _inputs(key, examples: int, width: int, c0):
     return jnp.sqrt(width) * jnp.stack([a, b], axis=1).reshape(examples, width)
 
 
-def _network(activation, w, b, x, v, depth, skip, sw, sb, scale):
-    """One point: ``(q, c, log_grad, rate)``, per-layer arrays ``(max_depth,)``."""
-    phi = get_activation(activation).fn
+def _network(entries, index, w, b, x, v, depth, skip, sw, sb, scale):
+    """One point: ``(q, c, log_grad, rate)``, per-layer arrays ``(max_depth,)``;
+    ``entries[index]`` is the activation (``index`` traced: the choice compiles nothing)."""
+    phi = activation_fn(entries, index)
     max_depth = w.shape[0]
     layers = jnp.arange(1, max_depth + 1)
 
@@ -276,9 +278,9 @@ def _network(activation, w, b, x, v, depth, skip, sw, sb, scale):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("activation", "width", "max_depth", "examples", "sharding")
+    jax.jit, static_argnames=("entries", "width", "max_depth", "examples", "sharding")
 )
-def _measure(activation, width, max_depth, examples, sharding, key, sw, sb, scale, depth, c0,
+def _measure(entries, index, width, max_depth, examples, sharding, key, sw, sb, scale, depth, c0,
              skip):  # fmt: skip
     """``(q, c, log_grad, rate)`` for points shaped ``(n_chunks, chunk_total)``."""
     k_w, k_b, k_x, k_v = jax.random.split(key, 4)
@@ -286,7 +288,7 @@ def _measure(activation, width, max_depth, examples, sharding, key, sw, sb, scal
     b = jax.random.normal(k_b, (max_depth, width))
     x = _inputs(k_x, examples, width, c0)
     v = jax.random.normal(k_v, (examples, width))
-    point = functools.partial(_network, activation, w, b, x, v, depth, skip)
+    point = functools.partial(_network, entries, index, w, b, x, v, depth, skip)
 
     def chunk(args):
         out = jax.vmap(point)(*args)
@@ -380,7 +382,7 @@ def sweep(
         arrays = [jax.device_put(a, mesh.devices.flat[0]) for a in arrays]
         inner = None
     q, c, log_grad, rate = _measure(
-        config.activation, config.width, config.max_depth, config.examples, inner, key,
+        *activation_choice(config.activation), config.width, config.max_depth, config.examples, inner, key,
         *arrays, config.depth, config.c0, config.skip,
     )  # fmt: skip
     grid = bias_axis.size, weight_axis.size

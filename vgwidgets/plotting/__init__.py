@@ -19,6 +19,7 @@ from ._chain_plot import (
 from ._figure import (
     FLOAT_MAX,
     MARK_HEIGHTS,
+    ShownFigure,
     agg_figure,
     clip_to_axis,
     figure_png,
@@ -26,6 +27,12 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._gradient_flow import (
+    UPDATE_RATIO_GUIDE,
+    GradientFlowPlotData,
+    gradient_flow_data,
+    plot_gradient_flow,
+)
 from ._jacobian_plot import jacobian_figure
 from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
 from ._regime_plot import (
@@ -43,25 +50,30 @@ __all__ = [
     "MARK_HEIGHTS",
     "MAX_LAYERS",
     "PHASE_COLOURS",
+    "UPDATE_RATIO_GUIDE",
     "ChainArtists",
     "ChainPlotData",
     "FixArtists",
     "FixCurve",
     "FixPlotData",
+    "GradientFlowPlotData",
     "PhaseArtists",
     "PhasePlotData",
     "RegimeArtists",
     "RegimePlotData",
+    "ShownFigure",
     "agg_figure",
     "bound_label",
     "chain_figure",
     "clip_to_axis",
     "figure_png",
     "fix_figure",
+    "gradient_flow_data",
     "jacobian_figure",
     "log_limits",
     "phase_figure",
     "plot_chain",
+    "plot_gradient_flow",
     "regime_artists",
     "regime_figure",
     "unplaceable_note",
