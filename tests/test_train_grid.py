@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from vgwidgets.engine import TrainGridConfig, train_grid
-from vgwidgets.experiments import REPRODUCTIONS, fit_multiplier
-from vgwidgets.experiments import _trainable_repro
+from vgwidgets.experiments import REPRODUCTIONS, _trainable_repro, fit_multiplier
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(64, 6)).astype(np.float32)

@@ -160,9 +160,9 @@ def jacobian_spectrum(config: JacobianConfig, *, key: jax.Array) -> JacobianSpec
 
     Example:
       >>> import jax
-      >>> cfg = JacobianConfig("tanh", "orthogonal", 1.0, 0.0, width=16, depth=4)
-      >>> s = jacobian_spectrum(cfg, key=jax.random.key(0))
-      >>> s.singular_values.shape, bool(s.log_spread[-1] < 0.05)  # near q* = 0: orthogonal
+      >>> cfg = JacobianConfig("tanh", "orthogonal", 1.0183, 1e-6, width=16, depth=4)
+      >>> s = jacobian_spectrum(cfg, key=jax.random.key(0))  # chi1 = 1, q* = 0.009
+      >>> s.singular_values.shape, bool(s.log_spread[-1] < 0.05)  # nearly an isometry
       ((4, 16), True)
 
     References:

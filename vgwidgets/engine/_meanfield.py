@@ -415,7 +415,8 @@ def depth_scales(
     Extends ``mean_field`` (whose ``q*`` and ``chi1`` it uses) with the correlation map of two
     inputs (Poole et al. 2016, eq. 5; Schoenholz et al. 2017, eqs. 4-9):
 
-        c^l = (sw^2 E[phi(u1) phi(u2)] + sb^2) / q*,   E[u1^2] = E[u2^2] = q*, corr(u1, u2) = c^{l-1},
+        c^l = (sw^2 E[phi(u1) phi(u2)] + sb^2) / q*,   E[u1^2] = E[u2^2] = q*,
+        corr(u1, u2) = c^{l-1},
 
     whose fixed point ``c*`` is found by bisection on ``[0, 1]`` (``c = 1`` is always fixed; it
     attracts where ``chi1 <= 1``), and the slopes of both maps at their fixed points:

@@ -217,7 +217,8 @@ def grid_mesh(devices=None) -> Mesh:
 
 
 def _inputs(key, examples: int, width: int, c0):
-    """Pairs ``(x_a, x_b)`` of mean square 1 and correlation exactly ``c0``: ``(examples, width)``."""
+    """Pairs ``(x_a, x_b)`` of mean square 1 and correlation exactly ``c0``, interleaved:
+    ``(examples, width)``."""
     k_a, k_p = jax.random.split(key)
     a = jax.random.normal(k_a, (examples // 2, width))
     p = jax.random.normal(k_p, (examples // 2, width))

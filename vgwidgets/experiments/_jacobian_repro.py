@@ -24,13 +24,8 @@ import time
 import jax
 import numpy as np
 
-from ..engine import (
-    JacobianConfig,
-    check_int,
-    critical_weight_var,
-    jacobian_spectrum,
-)
 from ..engine import RESOLVED as _RESOLVED
+from ..engine import JacobianConfig, check_int, critical_weight_var, jacobian_spectrum
 
 REFERENCE = (
     "Pennington, Schoenholz, Ganguli, 'Resurrecting the sigmoid in deep learning through "
