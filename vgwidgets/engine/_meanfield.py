@@ -29,7 +29,7 @@ import numpy as np
 
 from ._activations import derivative, get_activation
 from ._compat import x64_context
-from ._switch import activation_choice, activation_fn, chosen
+from ._switch import activation_choice, chosen
 from ._validate import check_array, check_float, check_int
 
 _RTOL = 1e-13  # the fixed point's relative tolerance, |F(q) - q| <= _RTOL * q
@@ -98,10 +98,14 @@ def _quadrature(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-def _derivatives(act, u):
-    """``(phi, phi', phi'')`` of one registry entry at ``u``."""
+def _moments(act, u, weights):
+    """``(E[phi^2], E[phi'^2], E[phi'^2 + phi phi''])`` of one registry entry, the expectations
+    over ``u`` (nodes along the last axis) with quadrature ``weights``."""
     dphi = functools.partial(derivative, act.fn)
-    return act.fn(u), dphi(u), derivative(dphi, u)
+    phi, d1, d2 = act.fn(u), dphi(u), derivative(dphi, u)
+    return tuple(
+        jnp.sum(weights * f, axis=-1) for f in (phi**2, d1**2, d1**2 + phi * d2)
+    )
 
 
 @functools.partial(jax.jit, static_argnames="entries")
@@ -109,59 +113,58 @@ def _solve(entries, index, weight_var, bias_var, q_init, nodes, weights, max_ite
     """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances.
 
     ``entries[index]`` is the activation, ``index`` traced: every activation runs in the one
-    compiled program (a ``jax.lax.switch`` at each evaluation)."""
+    compiled program. Each evaluation of the Gaussian expectations is one ``jax.lax.switch``
+    that returns all three (``_moments``), so the program traces few branches."""
 
-    def expect(f, q):
-        """``E[f(phi, phi', phi'')]`` over ``u ~ N(0, q)``."""
+    def moments(q):
+        """``(F(q), chi_q(q), sw^2 E[phi'^2])`` over ``u ~ N(0, q)``: the length map
+        ``F(q) = sw^2 E[phi(u)^2] + sb^2``, its slope ``chi_q = dF/dq = sw^2 E[phi'^2 +
+        phi phi'']`` (Gaussian integration by parts; unlike autodiff through sqrt(q) it stays
+        finite at q = 0; with a custom backward pass, the lifted sigmoid's, only an estimate of
+        dF/dq: it steers the Newton steps and the "attracting" test, while q* itself is decided
+        by the residual F(q) - q), and ``chi1`` at ``q``."""
         u = jnp.sqrt(jnp.maximum(q, 0.0))[..., None] * nodes
-        return jnp.sum(weights * f(*chosen(entries, index, _derivatives, u)), axis=-1)
+        e_phi2, e_dphi2, e_slope = chosen(entries, index, _moments, u, weights)
+        return weight_var * e_phi2 + bias_var, weight_var * e_slope, weight_var * e_dphi2
 
-    def length_map(q):
-        return weight_var * expect(lambda phi, dphi, d2phi: phi**2, q) + bias_var
+    def small(r, q):
+        return jnp.abs(r) <= _RTOL * q + jnp.finfo(q.dtype).tiny
 
-    def slope(q):
-        # chi_q = dF/dq = sw^2 E[phi'^2 + phi phi''] (Gaussian integration by parts), which,
-        # unlike autodiff through sqrt(q), stays finite at q = 0. With a custom backward pass
-        # (the lifted sigmoid) it is only an estimate of dF/dq: it steers the Newton steps and
-        # the "attracting" test, while q* itself is decided by the residual F(q) - q.
-        return weight_var * expect(lambda phi, dphi, d2phi: dphi**2 + phi * d2phi, q)
-
-    def residual(q):
-        return length_map(q) - q
-
-    def done(q):
-        r = residual(q)
-        small = jnp.abs(r) <= _RTOL * q + jnp.finfo(q.dtype).tiny
-        return small | ~jnp.isfinite(q) | (q > _Q_MAX)
+    def done(q, f):
+        return small(f - q, q) | ~jnp.isfinite(q) | (q > _Q_MAX)
 
     def step(state):
         q, i = state
-        f = length_map(q)
-        chi_q = slope(q)
+        f, chi_q, _ = moments(q)
         # Newton's step on F(q) - q is the plain step (q -> F(q)) stretched by 1/(1 - chi_q):
         # taken where 0 <= chi_q < 1 (same direction, further) and where it shrinks the
         # residual; otherwise the plain step, which is what the network's layers do.
         newton = q + (f - q) / (1.0 - chi_q)
         ok = (chi_q >= 0) & (chi_q < 1) & (newton >= 0) & jnp.isfinite(newton)
-        ok &= jnp.abs(residual(jnp.where(ok, newton, q))) < jnp.abs(f - q)
+        tried = jnp.where(ok, newton, q)
+        ok &= jnp.abs(moments(tried)[0] - tried) < jnp.abs(f - q)
         q_new = jnp.where(ok, newton, f)
-        return jnp.where(done(q), q, q_new), i + 1
+        return jnp.where(done(q, f), q, q_new), i + 1
 
     shape = jnp.broadcast_shapes(weight_var.shape, bias_var.shape, q_init.shape)
     q0 = jnp.broadcast_to(q_init, shape)
     q, _ = jax.lax.while_loop(
-        lambda s: jnp.any(~done(s[0])) & (s[1] < max_iter), step, (q0, jnp.asarray(0))
+        lambda s: jnp.any(~done(s[0], moments(s[0])[0])) & (s[1] < max_iter),
+        step,
+        (q0, jnp.asarray(0)),
     )
     finite = jnp.isfinite(q) & (q <= _Q_MAX)
     q_last = jnp.where(finite, q, _Q_MAX)
-    attracting = slope(q_last) < 1
+    f_last, chi_q_last, _ = moments(q_last)
+    attracting = chi_q_last < 1
     tiny = jnp.finfo(q.dtype).tiny
-    converged = finite & (jnp.abs(residual(q_last)) <= _RTOL * q_last + tiny) & attracting
-    growing = ~finite | (~converged & (residual(q_last) > _RTOL * q_last))
+    residual = f_last - q_last
+    converged = finite & (jnp.abs(residual) <= _RTOL * q_last + tiny) & attracting
+    growing = ~finite | (~converged & (residual > _RTOL * q_last))
     q_star = jnp.where(growing, jnp.inf, jnp.abs(q_last))  # abs: no -0.0
     # chi1 at q* = 0 is its limit q -> 0+ (ReLU: sw^2/2, not relu'(0)^2 sw^2).
     q_chi = jnp.maximum(q_last, tiny)
-    chi1 = weight_var * expect(lambda phi, dphi, d2phi: dphi**2, q_chi)
+    chi1 = moments(q_chi)[2]
     log_chi1 = jnp.log(chi1)
     # chi1 within rounding of 1 (ReLU at sw^2 = 2) is the critical point: xi_nabla = inf.
     depth_scale = jnp.where(jnp.abs(log_chi1) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi1)
@@ -351,37 +354,36 @@ def _scale(chi):
     return jnp.where(jnp.abs(log_chi) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi)
 
 
+def _pair(slope, act, u1, u2, w2):
+    """``sum(w2 f(u1) f(u2))`` over the last two axes, ``f = phi'`` if ``slope`` else ``phi``."""
+    f = functools.partial(derivative, act.fn) if slope else act.fn
+    return jnp.sum(w2 * f(u1) * f(u2), axis=(-2, -1))
+
+
 @functools.partial(jax.jit, static_argnames="entries")
 def _correlation_solve(entries, index, weight_var, bias_var, q_star, chi1, nodes, weights,
                        nodes2, weights2):  # fmt: skip
     """``(c*, chi_q, chi_c)`` for flat arrays, given ``q*`` and ``chi1`` from ``_solve``;
     ``entries[index]`` is the activation, ``index`` traced."""
-    phi = activation_fn(entries, index)
-
-    def dphi(u):
-        return derivative(phi, u)
-
-    def d2phi(u):
-        return derivative(dphi, u)
-
     finite = jnp.isfinite(q_star)
     q = jnp.where(finite, q_star, 1.0)
     root = jnp.sqrt(q)[:, None]
     u = root * nodes
-    chi_q = weight_var * jnp.sum(weights * (dphi(u) ** 2 + phi(u) * d2phi(u)), axis=-1)
+    chi_q = weight_var * chosen(entries, index, _moments, u, weights)[2]
     # The pair (u1, u2) with E[u1^2] = E[u2^2] = q and correlation c, on a product grid of the
     # same half-line rule: u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2).
     z1, z2 = nodes2[:, None], nodes2[None, :]
     w2 = weights2[:, None] * weights2[None, :]
     u1 = root[:, :, None] * z1
 
-    def pair(f, g, c):
+    def pair(slope, c):
+        """``E[f(u1) f(u2)]``, ``f = phi'`` if ``slope`` else ``phi``: one switch."""
         c = c[:, None, None]
         u2 = root[:, :, None] * (c * z1 + jnp.sqrt(jnp.maximum(1.0 - c**2, 0.0)) * z2)
-        return jnp.sum(w2 * f(u1) * g(u2), axis=(-2, -1))
+        return chosen(entries, index, functools.partial(_pair, slope), u1, u2, w2)
 
     def residual(c):  # C(c) - c, C the correlation map
-        return (weight_var * pair(phi, phi, c) + bias_var) / jnp.maximum(q, 1e-300) - c
+        return (weight_var * pair(False, c) + bias_var) / jnp.maximum(q, 1e-300) - c
 
     def bisect(_, bracket):
         lo, hi = bracket
@@ -392,7 +394,7 @@ def _correlation_solve(entries, index, weight_var, bias_var, q_star, chi1, nodes
     zeros = jnp.zeros_like(q)
     lo, hi = jax.lax.fori_loop(0, _BISECTIONS, bisect, (zeros, zeros + 1.0))
     c_star = jnp.where(chi1 <= 1.0, 1.0, 0.5 * (lo + hi))
-    chi_c = jnp.where(c_star >= 1.0, chi1, weight_var * pair(dphi, dphi, c_star))
+    chi_c = jnp.where(c_star >= 1.0, chi1, weight_var * pair(True, c_star))
     nan = jnp.nan
     return (
         jnp.where(finite, c_star, nan),

@@ -51,7 +51,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ._activations import ACTIVATIONS, derivative
 from ._boundary import check_key
 from ._meanfield import DepthScales, depth_scales
-from ._switch import activation_choice, activation_fn
+from ._switch import activation_choice, activation_fn, chosen
 from ._validate import check_array, check_choice, check_float, check_int
 
 MAX_GRID = 1024  # points along each axis of the grid
@@ -229,6 +229,10 @@ def _inputs(key, examples: int, width: int, c0):
     return jnp.sqrt(width) * jnp.stack([a, b], axis=1).reshape(examples, width)
 
 
+def _slope(act, z):
+    return derivative(act.fn, z)
+
+
 def _network(entries, index, w, b, x, v, depth, skip, sw, sb, scale):
     """One point: ``(q, c, log_grad, rate)``, per-layer arrays ``(max_depth,)``;
     ``entries[index]`` is the activation (``index`` traced: the choice compiles nothing)."""
@@ -255,7 +259,7 @@ def _network(entries, index, w, b, x, v, depth, skip, sw, sb, scale):
     def backward(carry, inputs):
         g, log_scale = carry  # g: dC/da_l / ||dC/da_l||, log_scale: ln ||dC/da_l||^2
         z_l, w_l, l = inputs
-        delta = derivative(phi, z_l) * g
+        delta = chosen(entries, index, _slope, z_l) * g
         log_delta = jnp.log(jnp.sum(delta**2, axis=-1)) + log_scale
         g_new, log_norm = unit(sw * (delta @ w_l.T))
         live = l <= depth
