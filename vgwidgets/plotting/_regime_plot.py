@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from ._figure import (
     MARK_HEIGHTS,
     agg_figure,
+    changing,
     clip_to_axis,
     log_limits,
     log_y,
@@ -128,7 +129,7 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     """
     fig, (ax_grad, ax_std) = agg_figure(figsize, ncols=2, dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
-    title = fig.suptitle("", fontsize=10)
+    title = changing(fig.suptitle("", fontsize=10))
     (grad_line,) = ax_grad.plot([], [], ".-", color=_MEASURED, lw=1.5, ms=4, zorder=3)
     (predicted_line,) = ax_grad.plot([], [], "--", color=_PREDICTED, lw=2, zorder=2)
     (std_line,) = ax_std.plot([], [], ".-", color=_STD, lw=1.5, ms=4, zorder=3)
@@ -141,10 +142,10 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     ax_grad.set_title("speed of learning ||dC/db_l||", fontsize=10)
     ax_std.set_title("forward: std(a_l)", fontsize=10)
     grad_marks, std_marks = _marks(ax_grad), _marks(ax_std)
-    phase_text = ax_grad.text(
+    phase_text = changing(ax_grad.text(
         0.02, 0.97, "", transform=ax_grad.transAxes, ha="left", va="top", fontsize=10,
         fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-    )  # fmt: skip
+    ))  # fmt: skip
     # Two entries only (each legend line costs a text render per update); the overflow line is
     # named by the note when it shows.
     ax_std.legend(
@@ -155,10 +156,10 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
         fontsize=8,
         frameon=False,
     )
-    note = ax_std.text(
+    note = changing(ax_std.text(
         1.03, 0.0, "", transform=ax_std.transAxes, ha="left", va="bottom", fontsize=8,
         color=_OVERFLOW, fontweight="bold",
-    )  # fmt: skip
+    ))  # fmt: skip
     return RegimeArtists(
         fig, ax_grad, ax_std, grad_line, predicted_line, std_line, grad_marks, std_marks,
         phase_text, note, title,

@@ -29,7 +29,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..engine import check_float
-from ..plotting import figure_png
+from ..plotting import FigureRenderer
 
 # Seconds between the end of one throttled refresh and the start of the next (``throttle``).
 DEFAULT_THROTTLE_S = 0.05
@@ -109,6 +109,7 @@ class Explorer(widgets.VBox):
 
     def __init__(self, controls: widgets.Widget, figure: Figure, **kwargs):
         self.figure = figure
+        self.renderer = FigureRenderer(figure)
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.summary = widgets.HTML()
         self.status = widgets.HTML()
@@ -171,7 +172,7 @@ class Explorer(widgets.VBox):
         self._cancel_scheduled()  # this refresh draws the latest values
         try:
             result, plotted, summary = self.compute_and_draw()
-            png = figure_png(self.figure)
+            png = self.renderer.png()
         # Any error, not only the engine's ValueError: a callback has nowhere to raise to, and
         # an error shown in the widget beats a dead widget and a traceback in a hidden log.
         except Exception as error:  # noqa: BLE001
