@@ -51,6 +51,9 @@ _LAZY = {
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
+    "compilation_cache_dir": "vgwidgets.widgets",
+    "disable_compilation_cache": "vgwidgets.widgets",
+    "enable_compilation_cache": "vgwidgets.widgets",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

@@ -5,7 +5,7 @@ the drawing in ``vgwidgets.plotting``; an explorer only builds its controls and 
 and on every change of a control runs ``compute -> draw -> render`` in ``refresh``.
 
 Drawing is portable: the figure is rendered to PNG bytes by matplotlib's Agg canvas and shown
-in an ``ipywidgets.Image``. That works alike in Colab, VS Code, JupyterLab and Voila, with
+in an ``ipywidgets.Image``; a ``FigureRenderer`` redraws only what changed (blitting). That works alike in Colab, VS Code, JupyterLab and Voila, with
 ipywidgets 7.7.1 and 8, needs no ``%matplotlib widget`` and registers nothing with pyplot.
 
 A failing refresh never propagates out of a callback: its message is shown in the explorer,
@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from ..engine import check_float
 from ..plotting import FigureRenderer
+from ._cache import ensure_compilation_cache
 
 # Seconds between the end of one throttled refresh and the start of the next (``throttle``).
 DEFAULT_THROTTLE_S = 0.05
@@ -85,6 +86,22 @@ class Explorer(widgets.VBox):
       exception: the exception behind ``error``, for debugging, or ``None``.
       throttle: seconds, at least, between the end of one throttled refresh and the start of
         the next (default 0.05); 0 makes every change refresh at once.
+      renderer: the ``vgwidgets.plotting.FigureRenderer`` that turns ``figure`` into the PNG;
+        its ``counts`` say how often an update redrew everything, some axes, or nothing static.
+      wired: the controls ``wire`` connected, in order (the bench moves every one of them).
+      SHAPE_CONTROLS: (class attribute) names of controls whose new values change the shapes
+        or dtypes computed with (a width, float64): those may compile once per value, and the
+        bench counts their first uses apart; every other move must compile nothing.
+
+    Fast updates, with no code in the subclass: ``refresh`` renders through ``renderer``,
+    which draws the static parts of the figure once, the axes' ticks and labels again only
+    where limits moved, and on every update only the changing artists (see
+    ``FigureRenderer``). Every artist in an axes' data coordinates is redrawn on every update
+    by itself; a text in axes or figure coordinates that changes with the controls (a title
+    naming the values, a label in a corner, a note) should be marked in the figure's builder
+    with ``vgwidgets.plotting.changing(artist)``, else each of its changes redraws the whole
+    figure (still correct, only slower). Set limits only when they change, and titles only
+    when their text does (``set_title`` with a font size marks the figure changed each time).
 
     When a change refreshes at once and when it is throttled:
       * A change made by Python code (``slider.value = x`` in a test, a script or a notebook
@@ -103,9 +120,20 @@ class Explorer(widgets.VBox):
       Errors in a throttled refresh are shown in ``status`` like any other.
     """
 
+    # The names (in ``every control``'s naming: a field of ``controls``) of the controls that
+    # change the shapes or dtypes computed with (a width, float64): a new value of these may
+    # compile once; every other move of every control should compile nothing (the bench counts
+    # both apart).
+    SHAPE_CONTROLS: tuple = ()
     # On the class, so that ``close`` works on an explorer whose constructor raised early.
     _scheduled: asyncio.TimerHandle | None = None  # the throttled refresh to come, if any
     _last_throttled_end = -float("inf")
+
+    def __new__(cls, *args, **kwargs):
+        # Before a subclass's constructor compiles anything: JAX's persistent compilation
+        # cache in a per-user folder, unless turned off or set up by the user (``_cache.py``).
+        ensure_compilation_cache()
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, controls: widgets.Widget, figure: Figure, **kwargs):
         self.figure = figure
@@ -118,6 +146,7 @@ class Explorer(widgets.VBox):
         self.error: str | None = None
         self.exception: BaseException | None = None
         self.throttle = DEFAULT_THROTTLE_S
+        self.wired: list = []
         super().__init__(children=[controls, self.image, self.summary, self.status], **kwargs)
 
     @property
@@ -126,9 +155,10 @@ class Explorer(widgets.VBox):
         return bytes(self.image.value)
 
     def wire(self, *controls: widgets.Widget) -> None:
-        """Refresh whenever one of ``controls`` changes value."""
+        """Refresh whenever one of ``controls`` changes value (they are listed in ``wired``)."""
         for control in controls:
             control.observe(self._on_change, names="value")
+            self.wired.append(control)
 
     @property
     def throttle(self) -> float:
