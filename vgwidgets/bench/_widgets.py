@@ -25,6 +25,11 @@ compile nothing (issue 9: "target 0 after each shape's first use").
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 
@@ -285,9 +290,56 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
     }
 
 
+# Build one explorer in a fresh process; print the seconds and what was compiled, as JSON.
+_BUILD_SCRIPT = """
+import json, sys, time
+start = time.perf_counter()
+import vgwidgets
+from vgwidgets.engine import count_compilations
+from vgwidgets.widgets import EXPLORERS
+imported = time.perf_counter()
+cls = {c.__name__: c for c in EXPLORERS}[sys.argv[1]]
+with count_compilations() as built:
+    explorer = cls()
+done = time.perf_counter()
+print(json.dumps({"build_s": done - imported, "import_s": imported - start,
+                  "count": built.count, "cache_hits": built.cache_hits,
+                  "cache_dir": vgwidgets.compilation_cache_dir(), "error": explorer.error}))
+"""
+
+
+def measure_builds(name: str, *, timeout_s: float = 600) -> dict:
+    """An explorer's build with defaults in a fresh Python process, twice: with an empty
+    persistent compilation cache ("cold") and again with the cache the first filled ("warm").
+
+    The cache is the explorers' own (``enable_compilation_cache``) in a temporary folder; JAX
+    and vgwidgets cache settings of this process's environment are not passed on. The time is
+    the constructor's alone; the import of vgwidgets before it is reported apart.
+    """
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE", "VGWIDGETS_"))
+    }  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="vgwidgets-bench-cache-") as folder:
+        env["VGWIDGETS_CACHE_DIR"] = folder
+        for run in ("cold", "warm"):
+            done = subprocess.run(
+                [sys.executable, "-c", _BUILD_SCRIPT, name], capture_output=True, text=True,
+                env=env, timeout=timeout_s, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                return {"skipped": f"the {run} build failed: {done.stderr.strip()[-300:]}"}
+            out[run] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def measure_widgets(*, quick: bool, progress=None) -> dict:
-    """``measure_explorer`` and ``measure_every_control`` for every class of
-    ``explorer_classes``, ``{name: result}`` (the latter under ``"every_control"``)."""
+    """``measure_explorer``, ``measure_every_control`` and (not with ``quick``)
+    ``measure_builds`` for every class of ``explorer_classes``, ``{name: result}`` (the last
+    two under ``"every_control"`` and ``"builds"``)."""
     sizes = (
         {"moves_per_control": 3, "memory_changes": 10, "samples": 3}
         if quick
@@ -302,4 +354,10 @@ def measure_widgets(*, quick: bool, progress=None) -> dict:
             if progress:
                 progress(f"widget {name}: every control")
             results[name]["every_control"] = measure_every_control(cls, moves=1 if quick else 6)
+            if quick:
+                results[name]["builds"] = {"skipped": "--quick"}
+            else:
+                if progress:
+                    progress(f"widget {name}: cold and warm builds in fresh processes")
+                results[name]["builds"] = measure_builds(name)
     return results
