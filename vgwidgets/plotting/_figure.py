@@ -221,6 +221,16 @@ def _meet(a, b) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
+def _same_outside(a, b, r0, r1, c0, c1) -> bool:
+    """Whether RGBA images ``a`` and ``b`` agree outside rows ``r0:r1`` x columns ``c0:c1``."""
+    a, b = a.view(np.uint32), b.view(np.uint32)  # one compare per pixel, not per channel
+    return (
+        np.array_equal(a[:r0], b[:r0]) and np.array_equal(a[r1:], b[r1:])
+        and np.array_equal(a[r0:r1, :c0], b[r0:r1, :c0])
+        and np.array_equal(a[r0:r1, c1:], b[r0:r1, c1:])
+    )  # fmt: skip
+
+
 def _by_zorder(artists) -> list:
     return sorted(artists, key=lambda artist: artist.get_zorder())  # stable, as matplotlib's
 
@@ -398,9 +408,7 @@ class FigureRenderer:
             for ax in group:
                 ax.xaxis.draw(renderer)
                 ax.yaxis.draw(renderer)
-            drawn = np.any(pixels != self._frame, axis=2)
-            drawn[r0:r1, c0:c1] = False
-            if drawn.any():
+            if not _same_outside(pixels, self._frame, r0, r1, c0, c1):
                 pixels[...] = self._frame
                 for each, _ in self._groups:
                     for ax in each:
@@ -489,6 +497,6 @@ def rgba_png(rgba, *, level: int = 1) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
+        + _png_chunk(b"IDAT", zlib.compress(rows, level))
         + _png_chunk(b"IEND", b"")
     )
