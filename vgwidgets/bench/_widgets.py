@@ -172,7 +172,9 @@ def measure_every_control(cls, *, moves: int, seed: int = 0) -> dict:
     return {
         "moves": sum(e["moves"] for e in per.values()),
         "shape_controls": list(shape),
-        "first_use": {"moves": first_moves, "count": sum(e["first_use_count"] for e in per.values())},
+        "first_use": {
+            "moves": first_moves, "count": sum(e["first_use_count"] for e in per.values())
+        },
         "count": sum(e["count"] for e in per.values()),
         "seconds_max": max((e["seconds_max"] for e in per.values()), default=0.0),
         "errors_shown": errors,

@@ -1,11 +1,14 @@
 """What every figure shares: built to redraw fast, rendered to PNG, log axes that show inf, 0, nan.
 
-An explorer re-renders its whole figure to PNG on every control change, so the cost of one
-``canvas.draw`` is the widget's latency. Three of matplotlib's defaults dominate that cost and
-buy nothing for a figure whose layout is fixed: placing each axes title anew on every draw
-(``axes.titley = None`` measures every tick label to dodge it), eight unlabelled minor ticks
-per decade on a log axis (each tick is two ``Line2D`` artists), and log tick labels in
-mathtext (``$10^{-12}$``), which render several times slower than plain Unicode (``10⁻¹²``).
+An explorer renders its figure to PNG on every control change, so drawing is the widget's
+latency. ``FigureRenderer`` redraws only what changed (blitting: the static frame and each
+panel's ticks are cached as pixels; see its docstring, and ``changing`` for the artists a
+figure should mark), and ``rgba_png`` encodes the pixels fast. What is drawn still costs:
+three of matplotlib's defaults dominate and buy nothing for a figure whose layout is fixed:
+placing each axes title anew on every draw (``axes.titley = None`` measures every tick label
+to dodge it), eight unlabelled minor ticks per decade on a log axis (each tick is two
+``Line2D`` artists), and log tick labels in mathtext (``$10^{-12}$``), which render several
+times slower than plain Unicode (``10⁻¹²``).
 
 Values a log axis cannot place are drawn for what they are, alike in every figure: limits
 around the finite positive values (``log_limits``), ``inf`` (overflow) clipped to the top and

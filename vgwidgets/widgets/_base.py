@@ -5,8 +5,9 @@ the drawing in ``vgwidgets.plotting``; an explorer only builds its controls and 
 and on every change of a control runs ``compute -> draw -> render`` in ``refresh``.
 
 Drawing is portable: the figure is rendered to PNG bytes by matplotlib's Agg canvas and shown
-in an ``ipywidgets.Image``; a ``FigureRenderer`` redraws only what changed (blitting). That works alike in Colab, VS Code, JupyterLab and Voila, with
-ipywidgets 7.7.1 and 8, needs no ``%matplotlib widget`` and registers nothing with pyplot.
+in an ``ipywidgets.Image``; a ``FigureRenderer`` redraws only what changed (blitting). That
+works alike in Colab, VS Code, JupyterLab and Voila, with ipywidgets 7.7.1 and 8, needs no
+``%matplotlib widget`` and registers nothing with pyplot.
 
 A failing refresh never propagates out of a callback: its message is shown in the explorer,
 the last good figure, result and plotted data stay, and the next valid change recovers.
