@@ -65,6 +65,9 @@ _LAZY = {
     "RegimeExplorer": "vgwidgets.widgets",
     "plot_gradient_flow": "vgwidgets.plotting",
     "RecurrentExplorer": "vgwidgets.widgets",
+    "compilation_cache_dir": "vgwidgets.widgets",
+    "disable_compilation_cache": "vgwidgets.widgets",
+    "enable_compilation_cache": "vgwidgets.widgets",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

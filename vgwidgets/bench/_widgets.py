@@ -11,12 +11,25 @@ Per explorer, one instance built with its defaults:
      ``moves_per_control`` moves of each; resident memory is read after one move of each and
      again ``memory_changes`` moves later (the two phases overlap, to keep the run short);
   2. latency: every control back at its default, then per sample one slider moved to a random
-     value (timed) and back (untimed); the same states are then rendered the naive way.
+     value (timed) and back (untimed); the same states are then rendered the naive way. How
+     each timed render began (a full redraw, some axes redrawn, or the cached layers restored:
+     ``FigureRenderer.counts``) is recorded too.
+
+And, on a second instance, compilations over random moves of every control (``every_control``):
+dropdowns, check boxes and sliders alike, each moved ``moves`` times to a random other value, in
+turn. A move that brings the explorer's ``SHAPE_CONTROLS`` to values not seen before in this
+process (a new width, a new dtype) may compile: those are counted apart. Every other move should
+compile nothing (issue 9: "target 0 after each shape's first use").
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 
@@ -64,6 +77,111 @@ def random_value(control, rng: np.random.Generator):
         if value != control.value:
             return value
     raise ValueError(f"could not find a new value for {control!r} (is its range empty?)")
+
+
+def every_control(explorer) -> dict:
+    """``{name: widget}`` of every control wired to ``explorer``'s refresh (``Explorer.wired``).
+
+    Named by their field in ``explorer.controls``, or in a tuple of NamedTuples held by the
+    explorer (``"slots[2].activation"``), else by their description and position.
+    """
+    names = {id(c): name for name, c in controls_of(explorer).items()}
+    for attribute, value in vars(explorer).items():
+        if isinstance(value, tuple) and value and all(hasattr(v, "_asdict") for v in value):
+            for i, group in enumerate(value):
+                for field, control in group._asdict().items():
+                    names.setdefault(id(control), f"{attribute}[{i}].{field}")
+    out = {}
+    for i, control in enumerate(getattr(explorer, "wired", ())):
+        out[names.get(id(control), f"{getattr(control, 'description', '') or 'control'}#{i}")] = (
+            control
+        )
+    return out
+
+
+def random_choice(control, rng: np.random.Generator):
+    """A random value for any control: ``random_value`` for a slider, another option of a
+    dropdown (or other selection), the other state of a check box; ``None`` for other kinds."""
+    import ipywidgets
+
+    if isinstance(control, (ipywidgets.IntSlider, ipywidgets.FloatSlider,
+                            ipywidgets.FloatLogSlider)):  # fmt: skip
+        return random_value(control, rng)
+    if isinstance(control, (ipywidgets.Checkbox, ipywidgets.ToggleButton)):
+        return not control.value
+    if isinstance(control, (ipywidgets.Dropdown, ipywidgets.RadioButtons, ipywidgets.Select,
+                            ipywidgets.ToggleButtons)):  # fmt: skip
+        indices = [i for i in range(len(control.options)) if i != control.index]
+        return None if not indices else ("index", int(rng.choice(indices)))
+    return None
+
+
+def _apply(control, choice) -> None:
+    if isinstance(choice, tuple) and choice and choice[0] == "index":
+        control.index = choice[1]
+    else:
+        control.value = choice
+
+
+def measure_every_control(cls, *, moves: int, max_controls: int | None = None, seed=0) -> dict:
+    """Compilations over random moves of every control of a freshly built ``cls()``.
+
+    Each control in turn (skipped while disabled) is moved to a random other value, ``moves``
+    times in all; each move's compilations are counted by ``count_compilations``. A move that
+    brings the explorer's ``SHAPE_CONTROLS`` to values not seen before is a shape's first use.
+    With ``max_controls``, only the first that many controls (in ``wired`` order) are moved.
+
+    Returns:
+      ``{"moves", "shape_controls", "first_use": {"moves", "count"}, "count" (every other
+      move's compilations: the target is 0), "seconds_max" (the slowest move), "errors_shown",
+      "per_control": {name: {"kind", "moves", "count", "first_use_count", "seconds_max"}},
+      "skipped": [names of controls of a kind not moved]}``.
+    """
+    rng = np.random.default_rng(seed)
+    explorer = cls()
+    try:
+        controls = every_control(explorer)
+        shape = tuple(getattr(cls, "SHAPE_CONTROLS", ()))
+        seen = {tuple(controls[n].value for n in shape if n in controls)}
+        per = {
+            name: {"kind": type(c).__name__, "moves": 0, "count": 0, "first_use_count": 0,
+                   "seconds_max": 0.0}
+            for name, c in controls.items()
+        }  # fmt: skip
+        skipped = sorted(n for n, c in controls.items() if random_choice(c, rng) is None)
+        names = [n for n in controls if n not in skipped][:max_controls]
+        first_moves = errors = 0
+        for i in range(moves * len(names)):
+            name = names[i % len(names)]
+            control = controls[name]
+            if control.disabled:
+                continue
+            choice = random_choice(control, rng)
+            with count_compilations() as compiled:
+                seconds = _seconds(lambda c=control, v=choice: _apply(c, v))
+            signature = tuple(controls[n].value for n in shape if n in controls)
+            first = signature not in seen
+            seen.add(signature)
+            entry = per[name]
+            entry["moves"] += 1
+            entry["seconds_max"] = max(entry["seconds_max"], seconds)
+            entry["first_use_count" if first else "count"] += compiled.count
+            first_moves += first
+            errors += explorer.error is not None
+    finally:
+        explorer.close()
+    return {
+        "moves": sum(e["moves"] for e in per.values()),
+        "shape_controls": list(shape),
+        "first_use": {
+            "moves": first_moves, "count": sum(e["first_use_count"] for e in per.values())
+        },
+        "count": sum(e["count"] for e in per.values()),
+        "seconds_max": max((e["seconds_max"] for e in per.values()), default=0.0),
+        "errors_shown": errors,
+        "per_control": per,
+        "skipped": skipped,
+    }
 
 
 def _seconds(fn) -> float:
@@ -140,6 +258,7 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
 
         for name, value in defaults.items():
             controls_of(explorer)[name].value = value
+        renders_before = dict(explorer.renderer.counts)
         names, latencies, states, errors = list(controls), [], [], 0
         for i in range(samples):
             name = names[i % len(names)]
@@ -147,8 +266,11 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
             latencies.append(_set(controls[name], random_value(controls[name], rng)))
             errors += explorer.error is not None or explorer.png == previous_png
             states.append(_state(explorer))
+            renders = {k: explorer.renderer.counts[k] - renders_before[k] for k in renders_before}
             controls[name].value = defaults[name]
-        latency = {**stats(latencies), "errors_or_unchanged": int(errors)}
+            renders_before = dict(explorer.renderer.counts)
+            rendered = renders if i == 0 else {k: rendered[k] + renders[k] for k in renders}
+        latency = {**stats(latencies), "errors_or_unchanged": int(errors), "renders": rendered}
         latency["move_median_s"] = float(np.median(times + more + rest))
     finally:
         explorer.close()
@@ -171,8 +293,56 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
     }
 
 
+# Build one explorer in a fresh process; print the seconds and what was compiled, as JSON.
+_BUILD_SCRIPT = """
+import json, sys, time
+start = time.perf_counter()
+import vgwidgets
+from vgwidgets.engine import count_compilations
+from vgwidgets.widgets import EXPLORERS
+imported = time.perf_counter()
+cls = {c.__name__: c for c in EXPLORERS}[sys.argv[1]]
+with count_compilations() as built:
+    explorer = cls()
+done = time.perf_counter()
+print(json.dumps({"build_s": done - imported, "import_s": imported - start,
+                  "count": built.count, "cache_hits": built.cache_hits,
+                  "cache_dir": vgwidgets.compilation_cache_dir(), "error": explorer.error}))
+"""
+
+
+def measure_builds(name: str, *, timeout_s: float = 600) -> dict:
+    """An explorer's build with defaults in a fresh Python process, twice: with an empty
+    persistent compilation cache ("cold") and again with the cache the first filled ("warm").
+
+    The cache is the explorers' own (``enable_compilation_cache``) in a temporary folder; JAX
+    and vgwidgets cache settings of this process's environment are not passed on. The time is
+    the constructor's alone; the import of vgwidgets before it is reported apart.
+    """
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE", "VGWIDGETS_"))
+    }  # fmt: skip
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="vgwidgets-bench-cache-") as folder:
+        env["VGWIDGETS_CACHE_DIR"] = folder
+        for run in ("cold", "warm"):
+            done = subprocess.run(
+                [sys.executable, "-c", _BUILD_SCRIPT, name], capture_output=True, text=True,
+                env=env, timeout=timeout_s, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                return {"skipped": f"the {run} build failed: {done.stderr.strip()[-300:]}"}
+            out[run] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
 def measure_widgets(*, quick: bool, progress=None) -> dict:
-    """``measure_explorer`` for every class of ``explorer_classes``, ``{name: result}``."""
+    """``measure_explorer``, ``measure_every_control`` and (not with ``quick``)
+    ``measure_builds`` for every class of ``explorer_classes``, ``{name: result}`` (the last
+    two under ``"every_control"`` and ``"builds"``)."""
     sizes = (
         {"moves_per_control": 3, "memory_changes": 10, "samples": 3}
         if quick
@@ -183,4 +353,18 @@ def measure_widgets(*, quick: bool, progress=None) -> dict:
         if progress:
             progress(f"widget {name}")
         results[name] = measure_explorer(cls, **sizes)
+        if "latency" in results[name]:
+            if progress:
+                progress(f"widget {name}: every control")
+            results[name]["every_control"] = (
+                measure_every_control(cls, moves=1, max_controls=6)
+                if quick
+                else measure_every_control(cls, moves=6)
+            )
+            if quick:
+                results[name]["builds"] = {"skipped": "--quick"}
+            else:
+                if progress:
+                    progress(f"widget {name}: cold and warm builds in fresh processes")
+                results[name]["builds"] = measure_builds(name)
     return results

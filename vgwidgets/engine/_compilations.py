@@ -5,7 +5,10 @@ finds its executable in memory, or JAX traces the function, lowers it to an MLIR
 the backend for an executable. That last step is what is counted here, one per program. It is
 counted the same whether XLA compiles the module or JAX's persistent compilation cache
 (``jax_compilation_cache_dir``) hands back an executable compiled by an earlier process: either
-way this process had missed its caches and built a new program.
+way this process had missed its caches and built a new program. The programs that came from
+the persistent cache are counted apart too (``cache_hits``, from JAX's
+``/jax/compilation_cache/cache_hits`` event, present in JAX 0.4.30 and 0.10.2), so that
+``count - cache_hits`` is what XLA compiled.
 
 How: JAX reports every such step through ``jax.monitoring`` as a duration event, around the
 lookup-or-compile of the executable (``/jax/core/compile/backend_compile_duration``, emitted in
@@ -27,6 +30,7 @@ from collections.abc import Iterator
 
 # jax.monitoring event -> phase. The names are those of jax._src.dispatch (JAXPR_TRACE_EVENT,
 # JAXPR_TO_MLIR_MODULE_EVENT, BACKEND_COMPILE_EVENT), the same in JAX 0.4.30 and 0.10.2.
+CACHE_HIT_EVENT = "/jax/compilation_cache/cache_hits"
 PHASES = {
     "/jax/core/compile/jaxpr_trace_duration": "tracing",
     "/jax/core/compile/jaxpr_to_mlir_module_duration": "lowering",
@@ -46,16 +50,24 @@ class Compilations:
         ``"?"`` on JAX versions that report no name (0.4.30 reports none).
       events: ``(phase, name, seconds)`` for every tracing, lowering and compiling step, the
         phase being ``"tracing"``, ``"lowering"`` or ``"compiling"``.
+      cache_hits: how many of the ``count`` programs JAX's persistent compilation cache
+        supplied (0 when that cache is off).
     """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self.events: list[tuple[str, str, float]] = []
+        self.cache_hits = 0
 
     @property
     def count(self) -> int:
         """How many programs were compiled (or loaded from the persistent cache)."""
         return len(self.names)
+
+    @property
+    def xla_compiled(self) -> int:
+        """How many programs XLA compiled: ``count`` less the persistent cache's hits."""
+        return self.count - self.cache_hits
 
     def seconds(self, name: str | None = None) -> dict:
         """``{phase: seconds}`` summed over the events, or over those whose name contains
@@ -67,7 +79,10 @@ class Compilations:
         return out
 
     def __repr__(self) -> str:
-        return f"Compilations(count={self.count}, names={self.names!r})"
+        return (
+            f"Compilations(count={self.count}, cache_hits={self.cache_hits}, "
+            f"names={self.names!r})"
+        )
 
 
 def _listener(event: str, duration: float, **kwargs) -> None:
@@ -80,6 +95,14 @@ def _listener(event: str, duration: float, **kwargs) -> None:
             block.events.append((phase, name, float(duration)))
             if phase == "compiling":
                 block.names.append(name)
+
+
+def _hit_listener(event: str, **kwargs) -> None:
+    if event != CACHE_HIT_EVENT or not _open:
+        return
+    with _lock:
+        for block in _open:
+            block.cache_hits += 1
 
 
 @contextlib.contextmanager
@@ -112,6 +135,7 @@ def count_compilations() -> Iterator[Compilations]:
     with _lock:
         if not _listening:
             jax.monitoring.register_event_duration_secs_listener(_listener)
+            jax.monitoring.register_event_listener(_hit_listener)
             _listening = True
         block = Compilations()
         _open.append(block)

@@ -19,11 +19,14 @@ from ._chain_plot import (
 from ._figure import (
     FLOAT_MAX,
     MARK_HEIGHTS,
+    FigureRenderer,
     ShownFigure,
     agg_figure,
+    changing,
     clip_to_axis,
     figure_png,
     log_limits,
+    rgba_png,
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
@@ -62,6 +65,7 @@ __all__ = [
     "ChainPlotData",
     "FixArtists",
     "FixCurve",
+    "FigureRenderer",
     "FixPlotData",
     "GradientFlowPlotData",
     "PhaseArtists",
@@ -72,6 +76,7 @@ __all__ = [
     "agg_figure",
     "bound_label",
     "chain_figure",
+    "changing",
     "clip_to_axis",
     "figure_png",
     "fix_figure",
@@ -83,6 +88,7 @@ __all__ = [
     "plot_gradient_flow",
     "regime_artists",
     "regime_figure",
+    "rgba_png",
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",

@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 from ._figure import (
     MARK_HEIGHTS,
     agg_figure,
+    changing,
     clip_to_axis,
     log_limits,
     log_y,
@@ -145,7 +146,7 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     fig, (ax_slope, ax_bars) = agg_figure(figsize, ncols=2)
     fig.subplots_adjust(left=0.06, right=0.79, bottom=0.22, top=0.84, wspace=0.38)
     ax_phi = twin_x(ax_slope)
-    title = fig.suptitle("", fontsize=12)
+    title = changing(fig.suptitle("", fontsize=12))
 
     # Left: phi on the twin (right) scale, in grey; phi' and its operating points on the left.
     (phi_line,) = ax_phi.plot([], [], color="0.55", lw=1.2, ls="--")
@@ -156,9 +157,10 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     )
     (points,) = ax_slope.plot([], [], "o", color=_FACTOR, mec="k", ms=7, zorder=3)
     (first_point,) = ax_slope.plot([], [], "D", color=_LAYER1, mec="k", ms=7, zorder=4)
-    ax_slope.set_xlabel("$z$")
-    ax_slope.set_ylabel("$\\varphi'(z)$", color=_FACTOR)
-    ax_phi.set_ylabel("$\\varphi(z)$", color="0.4")
+    # Axis labels in plain Unicode, not mathtext: they are redrawn whenever a limit moves.
+    ax_slope.set_xlabel("z")
+    ax_slope.set_ylabel("φ′(z)", color=_FACTOR)
+    ax_phi.set_ylabel("φ(z)", color="0.4")
     ax_slope.set_title("activation and its slope", fontsize=11)
     ax_phi.legend(
         [slope_line, phi_line, first_point, points],
@@ -192,12 +194,12 @@ def chain_figure(*, max_layers: int = MAX_LAYERS, figsize=(11.0, 4.4)) -> ChainA
     (nan_marks,) = ax_bars.plot(
         [], [], "X", color=_OVERFLOW, ms=9, transform=xaxis, clip_on=False, zorder=4
     )
-    note = ax_bars.text(
+    note = changing(ax_bars.text(
         1.03, 0.0, "", transform=ax_bars.transAxes, ha="left", va="bottom", fontsize=9,
         color=_OVERFLOW, fontweight="bold",
-    )  # fmt: skip
+    ))  # fmt: skip
     ax_bars.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_bars.set_xlabel("layer $j$")
+    ax_bars.set_xlabel("layer j")
     ax_bars.set_title("factors per layer (log scale)", fontsize=11)
     ax_bars.legend(
         [Patch(color=_LAYER1), Patch(color=_FACTOR), running_line, one_line],
@@ -275,9 +277,9 @@ def update_chain_figure(artists: ChainArtists, result, curve, *, title: str = ""
     phi_low, phi_high = float(np.nanmin(phi)), float(np.nanmax(phi))
     pad = 0.08 * (phi_high - phi_low) or 1.0
     artists.ax_phi.set_ylim(phi_low - pad, phi_high + pad)
-    artists.ax_slope.set_title(
-        f"{curve.name}: $\\varphi(z)$ = {curve.formula}, and its slope", fontsize=11
-    )
+    slope_title = f"{curve.name}: $\\varphi(z)$ = {curve.formula}, and its slope"
+    if artists.ax_slope.get_title() != slope_title:  # set_title marks the figure stale
+        artists.ax_slope.set_title(slope_title, fontsize=11)
 
     # Right panel: clip what a log axis cannot show, and mark it.
     bottom, top = log_limits(bars, running)

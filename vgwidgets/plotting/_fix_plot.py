@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from ._figure import (
     MARK_HEIGHTS,
     agg_figure,
+    changing,
     clip_to_axis,
     log_limits,
     log_y,
@@ -112,7 +113,7 @@ def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> Fi
     fig, ax = agg_figure(figsize, dpi=dpi)
     fig.subplots_adjust(left=0.08, right=0.66, bottom=0.13, top=0.9)
     log_y(ax, minor=False)
-    title = fig.suptitle("", fontsize=11)
+    title = changing(fig.suptitle("", fontsize=11))
     xaxis = ax.get_xaxis_transform()
     lines, faint, marks = [], [], []
     for color in COLORS[:n_curves]:
@@ -132,10 +133,10 @@ def fix_figure(*, n_curves: int = 4, figsize=(10.0, 4.2), dpi: float = 80) -> Fi
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.set_xlabel("hidden layer $l$ (1 = nearest the input)")
     ax.grid(True, which="major", alpha=0.3)
-    note = ax.text(
+    note = changing(ax.text(
         1.03, 0.0, "", transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
         color="tab:red", fontweight="bold",
-    )  # fmt: skip
+    ))  # fmt: skip
     return FixArtists(fig, ax, tuple(lines), tuple(faint), tuple(marks), note, title)
 
 

@@ -24,6 +24,7 @@ from matplotlib.ticker import MaxNLocator
 from ._figure import (
     MARK_HEIGHTS,
     agg_figure,
+    changing,
     clip_to_axis,
     log_limits,
     log_y,
@@ -143,7 +144,7 @@ def regime_artists(fig: Figure, ax_grad, ax_std, *, legend: bool = True) -> Regi
     Returns:
       A ``RegimeArtists``.
     """
-    title = fig.suptitle("", fontsize=10)
+    title = changing(fig.suptitle("", fontsize=10))
     (grad_line,) = ax_grad.plot([], [], ".-", color=_MEASURED, lw=1.5, ms=4, zorder=3)
     (predicted_line,) = ax_grad.plot([], [], "--", color=_PREDICTED, lw=2, zorder=2)
     (std_line,) = ax_std.plot([], [], ".-", color=_STD, lw=1.5, ms=4, zorder=3)
@@ -156,10 +157,10 @@ def regime_artists(fig: Figure, ax_grad, ax_std, *, legend: bool = True) -> Regi
     ax_grad.set_title("speed of learning ||dC/db_l||", fontsize=10)
     ax_std.set_title("forward: std(a_l)", fontsize=10)
     grad_marks, std_marks = _marks(ax_grad), _marks(ax_std)
-    phase_text = ax_grad.text(
+    phase_text = changing(ax_grad.text(
         0.02, 0.97, "", transform=ax_grad.transAxes, ha="left", va="top", fontsize=10,
         fontweight="bold", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-    )  # fmt: skip
+    ))  # fmt: skip
     # Two entries only (each legend line costs a text render per update); the overflow line is
     # named by the note when it shows.
     if legend:
@@ -171,10 +172,10 @@ def regime_artists(fig: Figure, ax_grad, ax_std, *, legend: bool = True) -> Regi
             fontsize=8,
             frameon=False,
         )
-    note = ax_std.text(
+    note = changing(ax_std.text(
         1.03, 0.0, "", transform=ax_std.transAxes, ha="left", va="bottom", fontsize=8,
         color=_OVERFLOW, fontweight="bold",
-    )  # fmt: skip
+    ))  # fmt: skip
     return RegimeArtists(
         fig, ax_grad, ax_std, grad_line, predicted_line, std_line, grad_marks, std_marks,
         phase_text, note, title,

@@ -8,6 +8,12 @@ and is listed in ``EXPLORERS``. What they compute lives in ``vgwidgets.engine`` 
 """
 
 from ._base import Explorer
+from ._cache import (
+    compilation_cache_dir,
+    default_cache_dir,
+    disable_compilation_cache,
+    enable_compilation_cache,
+)
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
 from ._phase_diagram import PhaseControls, PhaseDiagram, PhaseResult
@@ -32,4 +38,8 @@ __all__ = [
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",
+    "compilation_cache_dir",
+    "default_cache_dir",
+    "disable_compilation_cache",
+    "enable_compilation_cache",
 ]

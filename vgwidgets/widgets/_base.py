@@ -5,8 +5,9 @@ the drawing in ``vgwidgets.plotting``; an explorer only builds its controls and 
 and on every change of a control runs ``compute -> draw -> render`` in ``refresh``.
 
 Drawing is portable: the figure is rendered to PNG bytes by matplotlib's Agg canvas and shown
-in an ``ipywidgets.Image``. That works alike in Colab, VS Code, JupyterLab and Voila, with
-ipywidgets 7.7.1 and 8, needs no ``%matplotlib widget`` and registers nothing with pyplot.
+in an ``ipywidgets.Image``; a ``FigureRenderer`` redraws only what changed (blitting). That
+works alike in Colab, VS Code, JupyterLab and Voila, with ipywidgets 7.7.1 and 8, needs no
+``%matplotlib widget`` and registers nothing with pyplot.
 
 A failing refresh never propagates out of a callback: its message is shown in the explorer,
 the last good figure, result and plotted data stay, and the next valid change recovers.
@@ -29,7 +30,8 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..engine import check_float
-from ..plotting import figure_png
+from ..plotting import FigureRenderer
+from ._cache import ensure_compilation_cache
 
 # Seconds between the end of one throttled refresh and the start of the next (``throttle``).
 DEFAULT_THROTTLE_S = 0.05
@@ -85,6 +87,22 @@ class Explorer(widgets.VBox):
       exception: the exception behind ``error``, for debugging, or ``None``.
       throttle: seconds, at least, between the end of one throttled refresh and the start of
         the next (default 0.05); 0 makes every change refresh at once.
+      renderer: the ``vgwidgets.plotting.FigureRenderer`` that turns ``figure`` into the PNG;
+        its ``counts`` say how often an update redrew everything, some axes, or nothing static.
+      wired: the controls ``wire`` connected, in order (the bench moves every one of them).
+      SHAPE_CONTROLS: (class attribute) names of controls whose new values change the shapes
+        or dtypes computed with (a width, float64): those may compile once per value, and the
+        bench counts their first uses apart; every other move must compile nothing.
+
+    Fast updates, with no code in the subclass: ``refresh`` renders through ``renderer``,
+    which draws the static parts of the figure once, the axes' ticks and labels again only
+    where limits moved, and on every update only the changing artists (see
+    ``FigureRenderer``). Every artist in an axes' data coordinates is redrawn on every update
+    by itself; a text in axes or figure coordinates that changes with the controls (a title
+    naming the values, a label in a corner, a note) should be marked in the figure's builder
+    with ``vgwidgets.plotting.changing(artist)``, else each of its changes redraws the whole
+    figure (still correct, only slower). Set limits only when they change, and titles only
+    when their text does (``set_title`` with a font size marks the figure changed each time).
 
     When a change refreshes at once and when it is throttled:
       * A change made by Python code (``slider.value = x`` in a test, a script or a notebook
@@ -105,15 +123,22 @@ class Explorer(widgets.VBox):
 
     # Names of the controls (fields of ``self.controls``) whose values change an array's shape
     # or dtype (a width, float64): each new value compiles once, and is then cached. Every
-    # other control, choices included, compiles nothing (tests/test_explorers.py checks it).
+    # other move of every control, choices included, compiles nothing (tests/test_explorers.py
+    # checks it; the bench counts both apart).
     SHAPE_CONTROLS: tuple[str, ...] = ()
-
     # On the class, so that ``close`` works on an explorer whose constructor raised early.
     _scheduled: asyncio.TimerHandle | None = None  # the throttled refresh to come, if any
     _last_throttled_end = -float("inf")
 
+    def __new__(cls, *args, **kwargs):
+        # Before a subclass's constructor compiles anything: JAX's persistent compilation
+        # cache in a per-user folder, unless turned off or set up by the user (``_cache.py``).
+        ensure_compilation_cache()
+        return super().__new__(cls, *args, **kwargs)
+
     def __init__(self, controls: widgets.Widget, figure: Figure, **kwargs):
         self.figure = figure
+        self.renderer = FigureRenderer(figure)
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.summary = widgets.HTML()
         self.status = widgets.HTML()
@@ -122,6 +147,7 @@ class Explorer(widgets.VBox):
         self.error: str | None = None
         self.exception: BaseException | None = None
         self.throttle = DEFAULT_THROTTLE_S
+        self.wired: list = []
         super().__init__(children=[controls, self.image, self.summary, self.status], **kwargs)
 
     @property
@@ -130,9 +156,10 @@ class Explorer(widgets.VBox):
         return bytes(self.image.value)
 
     def wire(self, *controls: widgets.Widget) -> None:
-        """Refresh whenever one of ``controls`` changes value."""
+        """Refresh whenever one of ``controls`` changes value (they are listed in ``wired``)."""
         for control in controls:
             control.observe(self._on_change, names="value")
+            self.wired.append(control)
 
     @property
     def throttle(self) -> float:
@@ -176,7 +203,7 @@ class Explorer(widgets.VBox):
         self._cancel_scheduled()  # this refresh draws the latest values
         try:
             result, plotted, summary = self.compute_and_draw()
-            png = figure_png(self.figure)
+            png = self.renderer.png()
         # Any error, not only the engine's ValueError: a callback has nowhere to raise to, and
         # an error shown in the widget beats a dead widget and a traceback in a hidden log.
         except Exception as error:  # noqa: BLE001

@@ -213,7 +213,7 @@ class ChainExplorer(Explorer):
         title = (
             f"Nielsen's chain, eq. 122: L = {c.n_layers.value}, w = {c.weight.value:g}, "
             f"b = {bias}, x = {c.x.value:g};  "
-            f"$\\partial C/\\partial b_1$ = {float(result.product):.3g}"
+            f"∂C/∂b₁ = {float(result.product):.3g}"
         )
         curve = activation_curve(inputs["activation"], result.z)
         plotted = update_chain_figure(self.artists, result, curve, title=title)

@@ -146,7 +146,7 @@ class RegimeExplorer(Explorer):
       Poole et al., NeurIPS 2016. Nielsen, *Neural Networks and Deep Learning*, ch. 5.
     """
 
-    SHAPE_CONTROLS = ("width", "float64")
+    SHAPE_CONTROLS = ("width", "float64")  # a new width or dtype compiles once
 
     def __init__(
         self,
