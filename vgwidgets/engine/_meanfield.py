@@ -248,21 +248,31 @@ def mean_field(
     return _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter)
 
 
+def _bucket(values: np.ndarray) -> np.ndarray:
+    """``values`` flattened and padded, with copies of its first entry, to a power of two
+    (at least 32), so that grids of different sizes share a compiled (and traced) program:
+    a single point, ``critical_weight_var``'s 31 and a coarse grid all run as 32. Every point
+    is computed on its own, so the padding changes no result."""
+    flat = np.ravel(values)
+    size = max(32, 1 << (flat.size - 1).bit_length())
+    return np.concatenate([flat, np.full(size - flat.size, flat[0])])
+
+
 def _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter) -> MeanField:
     nodes, weights = _quadrature(n_nodes)
-    # Broadcast here, so that the compiled code depends on the grid's shape only.
     weight_var, bias_var = np.broadcast_arrays(weight_var, bias_var)
+    shape, size = weight_var.shape, weight_var.size
     with x64_context("float64"):
         result = _solve(
             *activation_choice(activation),
-            jnp.asarray(weight_var, jnp.float64),
-            jnp.asarray(bias_var, jnp.float64),
+            jnp.asarray(_bucket(weight_var), jnp.float64),
+            jnp.asarray(_bucket(bias_var), jnp.float64),
             jnp.asarray(q_init, jnp.float64),
             jnp.asarray(nodes, jnp.float64),
             jnp.asarray(weights, jnp.float64),
             jnp.asarray(max_iter, jnp.int32),
         )
-        return MeanField(*(np.asarray(v) for v in result))
+        return MeanField(*(np.asarray(v)[:size].reshape(shape) for v in result))
 
 
 def critical_weight_var(
@@ -464,12 +474,12 @@ def depth_scales(
     nodes2, weights2 = _quadrature(n_nodes_2d)
     with x64_context("float64"):
         c_star, chi_q, chi_c = (
-            np.asarray(v).reshape(shape)
+            np.asarray(v)[: weight_var.size].reshape(shape)
             for v in _correlation_solve(
                 *activation_choice(activation),
-                *(jnp.asarray(np.ravel(v), jnp.float64) for v in (weight_var, bias_var)),
-                jnp.asarray(np.ravel(np.where(mf.converged, mf.q_star, np.inf)), jnp.float64),
-                jnp.asarray(np.ravel(mf.chi1), jnp.float64),
+                *(jnp.asarray(_bucket(v), jnp.float64) for v in (weight_var, bias_var)),
+                jnp.asarray(_bucket(np.where(mf.converged, mf.q_star, np.inf)), jnp.float64),
+                jnp.asarray(_bucket(mf.chi1), jnp.float64),
                 *(jnp.asarray(v, jnp.float64) for v in (nodes, weights, nodes2, weights2)),
             )
         )
