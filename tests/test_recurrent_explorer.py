@@ -92,7 +92,7 @@ def test_no_cell_ticked_is_an_error_shown_inside(explorer):
         ({"cells": ("rnn",)}, "cells must be one of 'vanilla', 'lstm', 'gru'; got 'rnn'"),
         ({"length": 501}, r"length must be an integer in \[2, 500\]; got 501"),
         ({"gain": 20.0}, r"gain must be a number in \[0.1, 10\]; got 20.0"),
-        ({"hidden": 30}, "hidden must be a multiple of 4; got 30"),
+        ({"hidden": 2}, r"hidden must be an integer in \[4, 128\]; got 2"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
