@@ -225,11 +225,8 @@ def test_jacobian_norms_match_jacfwd_and_svd(small, cell):
     p = init_rnn(cfg, key=jax.random.key(5))
     r = probe_through_time(cfg, p, small, jacobians=True).trim()
     h_prev, c_prev, _ = _np_states(cell, p, small, 5, 3)
-    q = RNNParams(
-        jnp.asarray(p.w_in)[..., :3], jnp.asarray(p.w_rec)[:, :3, :3], jnp.asarray(p.b)[:, :3],
-        jnp.asarray(p.w_out)[:3],
-    )  # fmt: skip
-    with x64_context("float64"):
+    with x64_context("float64"):  # q inside it: outside, jax 0.4.30 casts to float32
+        q = RNNParams(*(jnp.asarray(v, jnp.float64) for v in _active(p, 3)))
         for t in range(5):
             x, h, c = (jnp.asarray(v, jnp.float64) for v in (small[0, t], h_prev[t, 0], c_prev[t, 0]))
             if cell == "vanilla":

@@ -44,7 +44,7 @@ def test_moving_any_slider_or_dropdown_compiles_nothing(explorer):
     c.nonlinearity.value = "relu"
     c.nonlinearity.value = "tanh"
     moves = [
-        (c.gain, 1.7), (c.length, 7), (c.hidden, 30), (c.input_scale, 0.3), (c.forget_bias, -1.0),
+        (c.gain, 1.7), (c.length, 7), (c.hidden, 32), (c.input_scale, 0.3), (c.forget_bias, -1.0),
         (c.initializer, "orthogonal"), (c.initializer, "identity"), (c.nonlinearity, "sigmoid"),
         (c.lstm, False), (c.lstm, True), (c.length, 40), (c.hidden, 16),
     ]  # fmt: skip
@@ -92,6 +92,7 @@ def test_no_cell_ticked_is_an_error_shown_inside(explorer):
         ({"cells": ("rnn",)}, "cells must be one of 'vanilla', 'lstm', 'gru'; got 'rnn'"),
         ({"length": 501}, r"length must be an integer in \[2, 500\]; got 501"),
         ({"gain": 20.0}, r"gain must be a number in \[0.1, 10\]; got 20.0"),
+        ({"hidden": 2}, r"hidden must be an integer in \[4, 128\]; got 2"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):

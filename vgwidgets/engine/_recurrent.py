@@ -91,18 +91,22 @@ def _forward(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced):
     flags = jnp.ones(structure.max_length, bool)
 
     def body(k, carry):  # step t = k + 1
-        hs, cs, gates, finite, no_nan = carry
-        h2, c2, gate = step(structure.cell, t.nonlinearity, params, xs[k], hs[k], cs[k])
+        h, c, hs, cs, gates, finite, no_nan = carry
+        h2, c2, gate = step(structure.cell, t.nonlinearity, params, xs[k], h, c)
         h2, c2 = jnp.where(units, h2, 0.0), jnp.where(units, c2, 0.0)
+        # The state is carried on its own and only written into the stacks (never read back
+        # from them here), so that XLA updates the stacks in place: reading hs[k] in the loop
+        # made it copy the whole stack every step (20 s instead of ~0.1 s at T = 1000).
         return (
-            hs.at[k + 1].set(h2), cs.at[k + 1].set(c2),
+            h2, c2, hs.at[k + 1].set(h2), cs.at[k + 1].set(c2),
             gates.at[k].set(jnp.sum(jnp.where(units, gate, 0.0)) / n_units),
             finite.at[k].set(jnp.all(jnp.isfinite(h2)) & jnp.all(jnp.isfinite(c2))),
             no_nan.at[k].set(~jnp.any(jnp.isnan(h2)) & ~jnp.any(jnp.isnan(c2))),
         )  # fmt: skip
 
     zeros = jnp.zeros(shape, dtype)
-    return jax.lax.fori_loop(0, t.length, body, (zeros, zeros, steps, flags, flags))
+    start = (zeros[0], zeros[0], zeros, zeros, steps, flags, flags)
+    return jax.lax.fori_loop(0, t.length, body, start)[2:]
 
 
 def _backward(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, hs, cs):

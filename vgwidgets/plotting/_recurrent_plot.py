@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ._figure import MARK_HEIGHTS, agg_figure, clip_to_axis, log_limits, log_y, unplaceable_note
 
@@ -105,6 +106,7 @@ def recurrent_figure(*, figsize=(11.0, 4.2)) -> RecurrentArtists:
     (zero,) = ax_grad.plot([], [], marker="v", color="0.3", ms=7, **kw)
     (nan,) = ax_grad.plot([], [], marker="X", color=_BAD, ms=8, **kw)
     log_y(ax_grad, minor=False)
+    ax_grad.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     ax_grad.set_xlabel("distance T - t (steps back from the loss)")
     ax_grad.set_title("||dL/dh_t||: the gradient reaching step t", fontsize=10)
     ax_grad.legend(loc="lower left", fontsize=7, frameon=False)
@@ -121,8 +123,11 @@ def recurrent_figure(*, figsize=(11.0, 4.2)) -> RecurrentArtists:
     (sigma_circle,) = ax_eig.plot([], [], "--", color="k", lw=1.2, label="σ_max")
     (eig_points,) = ax_eig.plot([], [], ".", color="tab:blue", ms=3, label="eigenvalues")
     ax_eig.set_aspect("equal", adjustable="box")
-    ax_eig.set_title("eigenvalues of W_rec", fontsize=10)
-    ax_eig.legend(loc="upper right", fontsize=7, frameon=False)
+    # No legend and three ticks a side: each text costs a render on every update.
+    ax_eig.set_title("eigenvalues of W_rec; circles: 1 (grey),\nρ (purple), σ_max (dashed)",
+                     fontsize=9)  # fmt: skip
+    for axis in (ax_eig.xaxis, ax_eig.yaxis):
+        axis.set_major_locator(MaxNLocator(3, symmetric=True))
     return RecurrentArtists(
         fig, ax_grad, ax_eig, grad_lines, cell_state_line, bound_line, inf, zero, nan,
         eig_points, radius_circle, sigma_circle, label, note, title,

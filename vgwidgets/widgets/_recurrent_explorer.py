@@ -40,6 +40,10 @@ GAIN_EXPONENT = (-1.0, 1.0)  # the gain's log slider: 0.1 .. 10
 INPUT_SCALE = (0.0, 3.0)
 FORGET_BIAS = (-3.0, 5.0)
 MAX_BATCH = 256
+# The hidden slider moves in steps of 4 (any size in [4, 128] can be set from Python): W_rec's
+# eigenvalues are computed once per (hidden, initializer) and cached (the gain only scales
+# them), and 32 sizes on the slider keep the eigensolves few.
+HIDDEN_STEP = 4
 _NAMES = {"vanilla": "vanilla", "lstm": "LSTM", "gru": "GRU"}
 
 
@@ -111,7 +115,7 @@ class RecurrentExplorer(Explorer):
     """Gradients through time: ``||dL/dh_t||`` against ``T - t`` for a vanilla RNN, an LSTM, a GRU.
 
     Controls: the cells shown (vanilla, LSTM, GRU; any together), sequence length ``T``
-    (2..500), hidden size (2..128), recurrent gain ``g`` (log slider, 0.1..10), input scale,
+    (2..500), hidden size (4..128, in steps of 4), recurrent gain ``g`` (log slider, 0.1..10), input scale,
     forget-gate bias (the LSTM's), recurrent initializer ("gaussian" ``N(0, g^2/n)``,
     "orthogonal", "identity"), and the vanilla cell's nonlinearity. Left panel: log
     ``||dL/dh_t||`` per cell, the LSTM's ``||dL/dc_t||`` (dotted) and, for the vanilla cell,
@@ -127,7 +131,7 @@ class RecurrentExplorer(Explorer):
     Args:
       cells: the cells shown at first, a tuple of names from ``CELLS``.
       length: ``T``, in ``[2, 500]``.
-      hidden: units, in ``[2, 128]``.
+      hidden: units, in ``[4, 128]`` (the slider moves in steps of 4).
       gain: ``g``, in ``[0.1, 10]``.
       input_scale: in ``[0, 3]``.
       forget_bias: the LSTM's forget-gate bias, in ``[-3, 5]``.
@@ -173,7 +177,7 @@ class RecurrentExplorer(Explorer):
         for cell in cells:
             check_choice("cells", cell, CELLS)
         length = check_int("length", length, 2, THROUGH_TIME_MAX_LENGTH)
-        hidden = check_int("hidden", hidden, 2, THROUGH_TIME_MAX_HIDDEN)
+        hidden = check_int("hidden", hidden, HIDDEN_STEP, THROUGH_TIME_MAX_HIDDEN)
         gain = check_float("gain", gain, 10.0 ** GAIN_EXPONENT[0], 10.0 ** GAIN_EXPONENT[1])
         input_scale = check_float("input_scale", input_scale, *INPUT_SCALE)
         forget_bias = check_float("forget_bias", forget_bias, *FORGET_BIAS)
@@ -198,7 +202,7 @@ class RecurrentExplorer(Explorer):
                 description="length T", continuous_update=live,
             )),
             hidden=labelled(widgets.IntSlider(
-                value=hidden, min=2, max=THROUGH_TIME_MAX_HIDDEN, step=1,
+                value=hidden, min=HIDDEN_STEP, max=THROUGH_TIME_MAX_HIDDEN, step=HIDDEN_STEP,
                 description="hidden n", continuous_update=live,
             )),
             gain=labelled(widgets.FloatLogSlider(
