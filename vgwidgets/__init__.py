@@ -29,6 +29,9 @@ from .engine import (
     MLPParams,
     MeanField,
     NormState,
+    TrainConfig,
+    TrainData,
+    TrainResult,
     apply_mlp,
     centred_biases,
     chain,
@@ -43,6 +46,7 @@ from .engine import (
     register_activation,
     register_initializer,
     register_loss,
+    train,
 )
 
 # name -> the public module it is imported from on first use (``__getattr__``, PEP 562).
@@ -51,6 +55,7 @@ _LAZY = {
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
+    "digits_split": "vgwidgets.experiments",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

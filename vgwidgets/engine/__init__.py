@@ -29,6 +29,15 @@ from ._mlp import LayerProbe, probe
 from ._network import MLPOutput, apply_mlp, run_network
 from ._normalization import NORMS, NormState
 from ._params import init_mlp, init_norm_state
+from ._train import (
+    OPTIMIZERS,
+    TrainConfig,
+    TrainData,
+    TrainResult,
+    make_optimizer,
+    train,
+    train_chunks,
+)
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -41,6 +50,7 @@ __all__ = [
     "MAX_FEATURES",
     "MAX_WIDTH",
     "NORMS",
+    "OPTIMIZERS",
     "SELU_ALPHA",
     "SELU_SCALE",
     "Activation",
@@ -55,6 +65,9 @@ __all__ = [
     "MLPParams",
     "MeanField",
     "NormState",
+    "TrainConfig",
+    "TrainData",
+    "TrainResult",
     "apply_mlp",
     "centred_biases",
     "chain",
@@ -72,6 +85,7 @@ __all__ = [
     "init_mlp",
     "init_norm_state",
     "lifted_sigmoid",
+    "make_optimizer",
     "mean_field",
     "probe",
     "register_activation",
@@ -79,5 +93,7 @@ __all__ = [
     "register_loss",
     "run_network",
     "to_arrays",
+    "train",
+    "train_chunks",
     "x64_context",
 ]

@@ -9,7 +9,7 @@ The theory behind each explorer lives here too, so that a widget only wires cont
 
 from . import _glorot, _meanfield_repro
 from ._curves import ActivationCurve, activation_curve
-from ._data import Digits, load_digits
+from ._data import Digits, digits_split, load_digits
 from ._fixes import (
     CLIP_THRESHOLD,
     DEFAULT_SPECS,
@@ -74,6 +74,7 @@ __all__ = [
     "activation_curve",
     "check_spec",
     "compare",
+    "digits_split",
     "initializer_gain",
     "load_digits",
     "measure_backprop_std",
