@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 
 from vgwidgets import bench
-from vgwidgets.widgets import EXPLORERS, ChainExplorer, FixComparison, RegimeExplorer
+from vgwidgets.widgets import (
+    EXPLORERS,
+    ChainExplorer,
+    FixComparison,
+    RegimeExplorer,
+    TrainingExplorer,
+)
 
 # Per explorer: small constructor arguments, a control move made while broken, another move made
 # while still broken, and one made after the repair.
@@ -28,6 +34,7 @@ CASES = {
     RegimeExplorer: (
         {"width": 16, "batch": 16}, ("weight_scale", 2.0), ("bias_scale", 0.3), ("depth", 12)
     ),
+    TrainingExplorer: ({"steps": 100}, ("step", 20), ("step", 40), ("step", 60)),
 }
 
 

@@ -55,6 +55,7 @@ _LAZY = {
     "FixComparison": "vgwidgets.widgets",
     "FixSpec": "vgwidgets.experiments",
     "RegimeExplorer": "vgwidgets.widgets",
+    "TrainingExplorer": "vgwidgets.widgets",
     "digits_split": "vgwidgets.experiments",
 }
 

@@ -39,6 +39,7 @@ from ._regime import (
     regime_result,
 )
 from ._registry import Reproduction
+from ._training_repro import REPRODUCTIONS as _TRAINING
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     **_NIELSEN,
@@ -52,6 +53,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     "glorot-init": Reproduction(
         "glorot-init", _glorot.SUMMARY, _glorot.JSON_KEYS, _glorot.run, _glorot.format_table
     ),
+    **_TRAINING,
 }
 
 __all__ = [

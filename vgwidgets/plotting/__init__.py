@@ -26,6 +26,7 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._train_plot import RunPlotData, TrainingArtists, training_figure, update_training_figure
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
@@ -47,6 +48,8 @@ __all__ = [
     "FixPlotData",
     "RegimeArtists",
     "RegimePlotData",
+    "RunPlotData",
+    "TrainingArtists",
     "agg_figure",
     "bound_label",
     "chain_figure",
@@ -56,8 +59,10 @@ __all__ = [
     "log_limits",
     "plot_chain",
     "regime_figure",
+    "training_figure",
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",
     "update_regime_figure",
+    "update_training_figure",
 ]

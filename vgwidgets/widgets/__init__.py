@@ -11,9 +11,10 @@ from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
 from ._regime_explorer import RegimeControls, RegimeExplorer
+from ._training_explorer import TrainingControls, TrainingExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer)
+EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, TrainingExplorer)
 
 __all__ = [
     "EXPLORERS",
@@ -25,4 +26,6 @@ __all__ = [
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",
+    "TrainingControls",
+    "TrainingExplorer",
 ]

@@ -1,0 +1,195 @@
+"""The training figure: one column per run, built once, redrawn in place as a step is scrubbed.
+
+Rows, per run: the training and test loss against the step; a layer-by-step heat map of
+``log10`` of a chosen per-layer quantity (``||dC/dW_l||``, ``||dC/db_l||``, the update-to-data
+ratio); the saturated and dead fractions per layer at the chosen step; the histograms of the
+activations and of ``log10 |dC/dW_l|`` of three layers (first, middle, last) at that step.
+Everything here is drawn from NumPy arrays (a ``TrainResult``'s fields); nothing is computed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import matplotlib
+import numpy as np
+
+from ._figure import agg_figure
+
+HEAT_LIMITS = (-8.0, 1.0)  # log10 of the heat map's colour scale
+LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")  # first, middle, last layer
+EMPTY = "no run yet: press Train"
+
+
+class RunPlotData(NamedTuple):
+    """One run as the figure draws it (``None`` for a column with no run).
+
+    Attributes:
+      title: the column's title.
+      step: ``(R,)`` recorded steps; ``train_loss``, ``test_loss``: ``(R,)``.
+      heat: ``(L, R)`` log10 of the chosen quantity (non-finite where it is 0, inf or NaN).
+      at: the chosen record's index.
+      saturated, dead: ``(L,)`` at that record.
+      layers: the 1-based layers whose histograms are drawn.
+      act_edges, act_hist: ``(bins + 1,)`` and ``(len(layers), bins)``; ``grad_edges``,
+        ``grad_hist`` likewise.
+      first_nonfinite: the first non-finite step, or -1.
+    """
+
+    title: str
+    step: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    heat: np.ndarray
+    at: int
+    saturated: np.ndarray
+    dead: np.ndarray
+    layers: tuple
+    act_edges: np.ndarray
+    act_hist: np.ndarray
+    grad_edges: np.ndarray
+    grad_hist: np.ndarray
+    first_nonfinite: int
+
+
+class TrainingArtists(NamedTuple):
+    """The figure, its axes ``axes[row][column]`` and, per column, a dict of its artists."""
+
+    figure: object
+    axes: list
+    columns: list
+
+
+def _column_artists(axes) -> dict:
+    """Every artist of one column, made once; ``_draw_run`` only updates them."""
+    loss, heat, fractions, act, grad = axes
+    for ax in axes:
+        ax.tick_params(labelsize=7)
+    a = {
+        "train": loss.plot([], [], color="#1f77b4", label="training")[0],
+        "test": loss.plot([], [], color="#d62728", label="test")[0],
+        "now": [ax.axvline(0, color=c, lw=0.8) for ax, c in ((loss, "0.4"), (heat, "white"))],
+        "bad": loss.axvline(0, color="#b00020", ls="--", lw=1.2, visible=False),
+        "bad_text": loss.text(0, 1, "", color="#b00020", va="top", fontsize=8,
+                              transform=loss.get_xaxis_transform()),
+        "image": heat.imshow(np.full((1, 1), np.nan), aspect="auto", origin="lower",
+                             vmin=HEAT_LIMITS[0], vmax=HEAT_LIMITS[1],
+                             cmap=matplotlib.colormaps["viridis"].with_extremes(bad="#b00020"),
+                             interpolation="nearest"),
+        "saturated": fractions.plot([], [], "o-", ms=3, label="saturated", color="#9467bd")[0],
+        "dead": fractions.plot([], [], "s--", ms=3, label="dead", color="#8c564b")[0],
+        "act": [act.stairs([0.0], [0.0, 1.0], color=c, label=" ") for c in LAYER_COLOURS],
+        "grad": [grad.stairs([0.0], [0.0, 1.0], color=c, label=" ") for c in LAYER_COLOURS],
+        "empty": loss.text(0.5, 0.5, EMPTY, transform=loss.transAxes, ha="center", fontsize=10),
+    }  # fmt: skip
+    loss.set_xlabel("step", fontsize=8)
+    loss.set_ylabel("loss", fontsize=8)
+    heat.set_ylabel("layer", fontsize=8)
+    fractions.set_xlabel("layer", fontsize=8)
+    fractions.set_ylim(-0.05, 1.05)
+    act.set_xlabel("activation a_l", fontsize=8)
+    grad.set_xlabel("log10 |dC/dW_l|", fontsize=8)
+    a["legends"] = [ax.legend(fontsize=7, loc="upper right") for ax in (loss, fractions, act, grad)]
+    return a
+
+
+def training_figure(n_runs: int = 2) -> TrainingArtists:
+    """Build the figure and its artists once: 5 rows, ``n_runs`` columns.
+
+    Example:
+      >>> artists = training_figure(2)
+      >>> len(artists.figure.axes)
+      10
+    """
+    figure, axes = agg_figure((5.2 * n_runs, 11.0), nrows=5, ncols=n_runs, dpi=64, squeeze=False)
+    figure.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.05, hspace=0.55, wspace=0.3)
+    rows = [[axes[r][c] for c in range(n_runs)] for r in range(5)]
+    columns = [_column_artists([row[c] for row in rows]) for c in range(n_runs)]
+    return TrainingArtists(figure, rows, columns)
+
+
+def _finite_limits(*arrays):
+    values = np.concatenate([np.asarray(a, np.float64).ravel() for a in arrays])
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 0.0, 1.0
+    low, high = float(values.min()), float(values.max())
+    pad = 0.05 * (high - low) or 0.5
+    return low - pad, high + pad
+
+
+def _draw_run(axes, a: dict, run: RunPlotData | None, heat_name: str) -> None:
+    loss, heat, fractions, act, grad = axes
+    shown = run is not None
+    for key, artist in a.items():
+        for item in artist if isinstance(artist, list) else [artist]:
+            item.set_visible(shown if key != "empty" else not shown)
+    if not shown:
+        for ax in axes:
+            ax.set_title("")
+        return
+    step_now = float(run.step[run.at])
+    span = float(run.step[-1]) if len(run.step) > 1 else 1.0
+    a["train"].set_data(run.step, run.train_loss)
+    a["test"].set_data(run.step, run.test_loss)
+    loss.set_xlim(0, span)
+    loss.set_ylim(*_finite_limits(run.train_loss, run.test_loss))
+    for line in a["now"]:
+        line.set_xdata([step_now, step_now])
+    bad = run.first_nonfinite >= 0
+    a["bad"].set_visible(bad)
+    a["bad_text"].set_visible(bad)
+    if bad:
+        a["bad"].set_xdata([run.first_nonfinite] * 2)
+        a["bad_text"].set_position((run.first_nonfinite, 0.98))
+        a["bad_text"].set_text(f" inf/nan at step {run.first_nonfinite}")
+    loss.set_title(run.title, fontsize=9)
+
+    n_layers = run.heat.shape[0]
+    a["image"].set_data(np.where(np.isfinite(run.heat), run.heat, np.nan))
+    a["image"].set_extent((0, span, 0.5, n_layers + 0.5))
+    heat.set_xlim(0, span)
+    heat.set_ylim(0.5, n_layers + 0.5)
+    heat.set_title(f"log10 {heat_name} (red: 0, inf or nan)", fontsize=9)
+
+    layers = np.arange(1, len(run.saturated) + 1)
+    a["saturated"].set_data(layers, run.saturated)
+    a["dead"].set_data(layers, run.dead)
+    fractions.set_xlim(0.5, len(layers) + 0.5)
+    fractions.set_title(f"saturated and dead fractions at step {step_now:g}", fontsize=9)
+
+    for ax, key, edges, counts, legend in (
+        (act, "act", run.act_edges, run.act_hist, a["legends"][2]),
+        (grad, "grad", run.grad_edges, run.grad_hist, a["legends"][3]),
+    ):
+        top = 0.0
+        for i, (stairs, text) in enumerate(zip(a[key], legend.get_texts())):
+            if i < len(run.layers):
+                row = counts[i] / max(float(np.sum(counts[i])), 1.0)
+                stairs.set_data(row, edges)
+                text.set_text(f"layer {run.layers[i]}")
+                top = max(top, float(row.max()))
+            else:
+                stairs.set_visible(False)
+                text.set_text("")
+        ax.set_xlim(edges[0], edges[-1])
+        ax.set_ylim(0, 1.05 * top or 1.0)
+        ax.set_title(f"histograms at step {step_now:g} (fraction per bin)", fontsize=9)
+
+
+def update_training_figure(artists: TrainingArtists, runs, *, heat_name: str):
+    """Redraw every column from ``runs`` (one ``RunPlotData`` or ``None`` per column).
+
+    Returns:
+      ``runs`` as a tuple: the data the figure now shows.
+
+    Example:
+      >>> artists = training_figure(1)
+      >>> update_training_figure(artists, [None], heat_name="||dC/dW_l||")
+      (None,)
+    """
+    runs = tuple(runs)
+    for column, run in enumerate(runs):
+        axes = [row[column] for row in artists.axes]
+        _draw_run(axes, artists.columns[column], run, heat_name)
+    return runs
