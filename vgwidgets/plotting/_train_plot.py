@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import matplotlib
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ._figure import agg_figure
 
@@ -63,8 +64,10 @@ class TrainingArtists(NamedTuple):
 def _column_artists(axes) -> dict:
     """Every artist of one column, made once; ``_draw_run`` only updates them."""
     loss, heat, fractions, act, grad = axes
-    for ax in axes:
+    for ax in axes:  # few ticks: tick labels are most of a redraw's cost
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(3))
     a = {
         "train": loss.plot([], [], color="#1f77b4", label="training")[0],
         "test": loss.plot([], [], color="#d62728", label="test")[0],
@@ -85,11 +88,14 @@ def _column_artists(axes) -> dict:
     loss.set_xlabel("step", fontsize=8)
     loss.set_ylabel("loss", fontsize=8)
     heat.set_ylabel("layer", fontsize=8)
+    heat.yaxis.set_major_locator(MaxNLocator(3, integer=True))
+    fractions.xaxis.set_major_locator(MaxNLocator(4, integer=True))
     fractions.set_xlabel("layer", fontsize=8)
     fractions.set_ylim(-0.05, 1.05)
     act.set_xlabel("activation a_l", fontsize=8)
     grad.set_xlabel("log10 |dC/dW_l|", fontsize=8)
-    a["legends"] = [ax.legend(fontsize=7, loc="upper right") for ax in (loss, fractions, act, grad)]
+    # One legend per kind of panel: the gradient histograms share the activations' colours.
+    a["legends"] = [ax.legend(fontsize=7, loc="upper right") for ax in (loss, fractions, act)]
     return a
 
 
@@ -158,12 +164,13 @@ def _draw_run(axes, a: dict, run: RunPlotData | None, heat_name: str) -> None:
     fractions.set_xlim(0.5, len(layers) + 0.5)
     fractions.set_title(f"saturated and dead fractions at step {step_now:g}", fontsize=9)
 
-    for ax, key, edges, counts, legend in (
-        (act, "act", run.act_edges, run.act_hist, a["legends"][2]),
-        (grad, "grad", run.grad_edges, run.grad_hist, a["legends"][3]),
+    texts = a["legends"][2].get_texts()
+    for ax, key, edges, counts in (
+        (act, "act", run.act_edges, run.act_hist),
+        (grad, "grad", run.grad_edges, run.grad_hist),
     ):
         top = 0.0
-        for i, (stairs, text) in enumerate(zip(a[key], legend.get_texts())):
+        for i, (stairs, text) in enumerate(zip(a[key], texts)):
             if i < len(run.layers):
                 row = counts[i] / max(float(np.sum(counts[i])), 1.0)
                 stairs.set_data(row, edges)
