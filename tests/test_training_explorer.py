@@ -100,10 +100,18 @@ def test_training_in_a_running_loop_leaves_it_free():
 
         gaps = asyncio.run(main())
         assert e.error is None and not e.button.disabled and e.pending == set()
-        assert e.progress.value == e.progress.max == 51  # 50 records of 8 steps, and step 0
+        assert e.done == e.total == 51  # 50 records of 8 steps, and step 0
+        assert 'value="51" max="51"' in e.progress.value
         assert e.result["A"].grad_w_norm.shape[1] == 30
         # About 0.25 s of training per chunk, in a worker thread; the loop ran between them.
         print(f"longest gap {max(gaps):.3f} s over {len(gaps)} ticks")
         assert len(gaps) >= 3 and max(gaps) < 1.5
     finally:
         e.close()
+
+
+def test_compare_names_a_bad_key_or_value_before_training():
+    with pytest.raises(ValueError, match="got the key\\(s\\) 'lr'"):
+        TrainingExplorer(compare={"lr": 0.1})
+    with pytest.raises(ValueError, match="initializer must be one of"):
+        TrainingExplorer(compare={"initializer": "xavier"})

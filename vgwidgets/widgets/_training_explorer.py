@@ -101,6 +101,34 @@ def run_configs(settings: dict) -> tuple[MLPConfig, TrainConfig]:
     return config, train_config
 
 
+def checked_settings(*, activation, initializer, gain, depth, width, norm, residual_every,
+                     optimizer, learning_rate, clip, clip_threshold, steps) -> dict:
+    """One run's settings, each checked against its control's range."""
+    settings = {
+        "activation": check_choice("activation", activation, ACTIVATIONS),
+        "initializer": check_choice("initializer", initializer, INITIALIZERS),
+        "gain": check_float("gain", gain, 10 ** GAIN_EXPONENT[0], 10 ** GAIN_EXPONENT[1]),
+        "depth": check_int("depth", depth, 1, MAX_DEPTH),
+        "width": width,
+        "norm": check_choice("norm", norm, NORMS),
+        "residual_every": check_int("residual_every", residual_every, 0, MAX_DEPTH),
+        "optimizer": check_choice("optimizer", optimizer, OPTIMIZERS),
+        "learning_rate": check_float(
+            "learning_rate", learning_rate, 10 ** LR_EXPONENT[0], 10 ** LR_EXPONENT[1]
+        ),
+        "clip": check_choice("clip", clip, CLIP_MODES),
+        "clip_threshold": check_float(
+            "clip_threshold", clip_threshold, 10 ** CLIP_EXPONENT[0], 10 ** CLIP_EXPONENT[1]
+        ),
+        "steps": check_int("steps", steps, STEPS[0], STEPS[1]),
+    }
+    if isinstance(width, bool) or width not in WIDTHS:
+        raise ValueError(f"width must be one of {', '.join(map(str, WIDTHS))}; got {width!r}.")
+    if settings["steps"] % STEPS[2]:
+        raise ValueError(f"steps must be a multiple of {STEPS[2]}; got {steps!r}.")
+    return settings
+
+
 def _title(slot: str, s: dict) -> str:
     return (
         f"{slot}: {s['activation']}, {s['initializer']} ×{s['gain']:.3g}, L={s['depth']}, "
@@ -131,7 +159,8 @@ class TrainingExplorer(Explorer):
     Args:
       activation, initializer, gain, depth, width, norm, residual_every, optimizer,
         learning_rate, clip, clip_threshold, steps: run A's settings (B starts as a copy).
-      compare: show two runs side by side.
+      compare: show two runs side by side: ``True`` (B starts as a copy of A) or a dict of
+        the settings in which B differs, e.g. ``{"initializer": "glorot_normal"}``.
       step: the step shown, or ``None`` for the last one.
       seed: draws the networks and the minibatches.
       continuous_update: sliders send their values while dragged (the step slider scrubs as
@@ -166,40 +195,33 @@ class TrainingExplorer(Explorer):
         clip: str = "none",
         clip_threshold: float = 1.0,
         steps: int = 200,
-        compare: bool = False,
+        compare: bool | dict = False,
         step: int | None = None,
         seed: int = 0,
         continuous_update: bool = True,
     ):
-        settings = {
-            "activation": check_choice("activation", activation, ACTIVATIONS),
-            "initializer": check_choice("initializer", initializer, INITIALIZERS),
-            "gain": check_float("gain", gain, 10 ** GAIN_EXPONENT[0], 10 ** GAIN_EXPONENT[1]),
-            "depth": check_int("depth", depth, 1, MAX_DEPTH),
-            "width": width,
-            "norm": check_choice("norm", norm, NORMS),
-            "residual_every": check_int("residual_every", residual_every, 0, MAX_DEPTH),
-            "optimizer": check_choice("optimizer", optimizer, OPTIMIZERS),
-            "learning_rate": check_float(
-                "learning_rate", learning_rate, 10 ** LR_EXPONENT[0], 10 ** LR_EXPONENT[1]
-            ),
-            "clip": check_choice("clip", clip, CLIP_MODES),
-            "clip_threshold": check_float(
-                "clip_threshold", clip_threshold, 10 ** CLIP_EXPONENT[0], 10 ** CLIP_EXPONENT[1]
-            ),
-            "steps": check_int("steps", steps, STEPS[0], STEPS[1]),
-        }
-        if isinstance(width, bool) or width not in WIDTHS:
-            raise ValueError(f"width must be one of {', '.join(map(str, WIDTHS))}; got {width!r}.")
-        if settings["steps"] % STEPS[2]:
-            raise ValueError(f"steps must be a multiple of {STEPS[2]}; got {steps!r}.")
-        compare = check_bool("compare", compare)
+        settings = checked_settings(
+            activation=activation, initializer=initializer, gain=gain, depth=depth, width=width,
+            norm=norm, residual_every=residual_every, optimizer=optimizer,
+            learning_rate=learning_rate, clip=clip, clip_threshold=clip_threshold, steps=steps,
+        )  # fmt: skip
+        if isinstance(compare, dict):
+            unknown = sorted(set(compare) - set(_SETTINGS))
+            if unknown:
+                raise ValueError(
+                    f"compare must be True, False or a dict of run B's settings among "
+                    f"{', '.join(_SETTINGS)}; got the key(s) {', '.join(map(repr, unknown))}."
+                )
+            b_settings = checked_settings(**{**settings, **compare})
+        else:
+            compare = check_bool("compare", compare)
+            b_settings = dict(settings)
         if step is not None:
-            step = check_int("step", step, 0, settings["steps"])
+            step = check_int("step", step, 0, max(settings["steps"], b_settings["steps"]))
         self.seed = check_int("seed", seed, 0, 2**31 - 1)
         live = check_bool("continuous_update", continuous_update)
         self.slots = SLOTS if compare else SLOTS[:1]
-        self.settings = {slot: dict(settings) for slot in self.slots}
+        self.settings = {"A": settings, "B": b_settings} if compare else {"A": settings}
         self.pending = set(self.slots)
         self.runs: dict = {}
         self.trained: dict = {}  # slot -> the settings its run was trained with
@@ -217,6 +239,7 @@ class TrainingExplorer(Explorer):
             return labelled(widgets.Dropdown(options=options, value=value, description=description))
 
         s = settings
+        last = max(self.settings[slot]["steps"] for slot in self.slots)
         self.controls = TrainingControls(
             activation=dropdown(s["activation"], list(ACTIVATIONS), "activation"),
             initializer=dropdown(s["initializer"], list(INITIALIZERS), "initializer"),
@@ -237,12 +260,15 @@ class TrainingExplorer(Explorer):
                                              continuous_update=live)),
             slot=widgets.ToggleButtons(options=list(self.slots), value="A", description="run"),
             quantity=dropdown("||dC/dW_l||", list(QUANTITIES), "heat map"),
-            step=labelled(widgets.IntSlider(value=0, min=0, max=s["steps"], step=1,
-                                            description="step", continuous_update=live)),
+            step=labelled(widgets.IntSlider(value=last if step is None else step, min=0,
+                                            max=last, step=1, description="step",
+                                            continuous_update=live)),
         )  # fmt: skip
         c = self.controls
         self.button = widgets.Button(description="Train", button_style="primary", icon="play")
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="progress")
+        # Progress as HTML, not an IntProgress: it is a display of the run, not a control.
+        self.progress = widgets.HTML()
+        self.done, self.total = 0, 1
         self.button.on_click(lambda _: self.start())
         box = widgets.VBox([
             widgets.HBox([
@@ -250,7 +276,7 @@ class TrainingExplorer(Explorer):
                 widgets.VBox([c.residual_every, c.optimizer, c.learning_rate, c.clip,
                               c.clip_threshold, c.steps]),
             ]),
-            widgets.HBox([c.slot, self.button, self.progress]) if compare
+            widgets.HBox([c.slot, self.button, self.progress]) if len(self.slots) > 1
             else widgets.HBox([self.button, self.progress]),
             widgets.HBox([c.step, c.quantity]),
         ])  # fmt: skip
@@ -260,7 +286,6 @@ class TrainingExplorer(Explorer):
             getattr(c, name).observe(self._on_setting, names="value")
         c.slot.observe(self._on_slot, names="value")
         self.wire(c.step, c.quantity)
-        self._initial_step = step
         self.start()
 
     # -- settings ---------------------------------------------------------------------------
@@ -320,14 +345,22 @@ class TrainingExplorer(Explorer):
         except (ValueError, TypeError) as error:
             self._show_error(error)
             return False
-        self.progress.max = max(1, len(jobs))
-        for done, (slot, config, train_config) in enumerate(jobs):
+        self._progress(0, sum(tc.steps // tc.record_every + 1 for _, _, tc in jobs))
+        for slot, config, train_config in jobs:
             for result in self._chunks(config, train_config):
                 self.runs[slot] = result
             self._finish(slot, self.runs[slot])
-            self.progress.value = done + 1
+            self._progress(self.done + int(self.runs[slot].recorded.sum()))
         self._after_training()
         return True
+
+    def _progress(self, done: int, total: int | None = None) -> None:
+        """Show ``done`` of ``total`` records as a bar."""
+        self.done, self.total = done, self.total if total is None else max(total, 1)
+        self.progress.value = (
+            f'<progress value="{self.done}" max="{self.total}" style="width: 12em"></progress> '
+            f"{self.done} / {self.total} records"
+        )
 
     def start(self) -> None:
         """What the Train button does: ``train()`` at once without a running event loop, else
@@ -348,8 +381,7 @@ class TrainingExplorer(Explorer):
         loop = asyncio.get_running_loop()
         try:
             jobs = self._jobs()
-            self.progress.max = sum(tc.steps // tc.record_every + 1 for _, _, tc in jobs) or 1
-            self.progress.value = 0
+            self._progress(0, sum(tc.steps // tc.record_every + 1 for _, _, tc in jobs))
             before = 0
             for slot, config, train_config in jobs:
                 chunks = self._chunks(config, train_config)
@@ -358,10 +390,10 @@ class TrainingExplorer(Explorer):
                     if result is None:
                         break
                     self.runs[slot] = result
-                    self.progress.value = before + int(result.recorded.sum())
+                    self._progress(before + int(result.recorded.sum()))
                     self._after_training(partial=True)
                     await asyncio.sleep(0)
-                before = self.progress.value
+                before = self.done
                 self._finish(slot, self.runs[slot])
             self._after_training()
         except Exception as error:  # noqa: BLE001 (a task has nowhere to raise to)
@@ -370,20 +402,17 @@ class TrainingExplorer(Explorer):
             self.button.disabled = False
 
     def _after_training(self, partial: bool = False) -> None:
-        """Move the step slider to the last record (or the constructor's ``step``) and redraw."""
-        latest = [int(r.step[int(r.recorded.sum()) - 1]) for r in self.runs.values()
-                  if r.recorded.any()]  # fmt: skip
-        longest = max(latest, default=0)
-        step = None if partial else self._initial_step
+        """Fit the step slider to the longest run (once it is done) and redraw."""
         if not partial:
-            self._initial_step = None
-        slider = self.controls.step
-        value = longest if step is None else min(step, longest)
-        slider.max = max(longest, 1)
-        if slider.value != value:
-            slider.value = value  # refreshes
-        else:
-            self.refresh()
+            longest = max((int(r.step[-1]) for r in self.runs.values()), default=0)
+            slider = self.controls.step
+            if slider.max != longest:
+                value = slider.value if slider.value < slider.max else longest
+                slider.max = max(longest, 1)
+                if slider.value != value:
+                    slider.value = value  # refreshes
+                    return
+        self.refresh()
 
     # -- drawing ----------------------------------------------------------------------------
 
