@@ -30,6 +30,7 @@ TOP_KEYS = {
     "widgets",
     "notebooks",
     "targets",
+    "training",
 }
 TIMING_KEYS = {"median_s", "p95_s", "min_s", "repeats"}
 
