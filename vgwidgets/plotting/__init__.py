@@ -26,7 +26,14 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
-from ._train_plot import RunPlotData, TrainingArtists, training_figure, update_training_figure
+from ._train_plot import (
+    RunPlotData,
+    TrainingArtists,
+    render_training,
+    scrub_training_figure,
+    training_figure,
+    update_training_figure,
+)
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
@@ -59,6 +66,8 @@ __all__ = [
     "log_limits",
     "plot_chain",
     "regime_figure",
+    "render_training",
+    "scrub_training_figure",
     "training_figure",
     "unplaceable_note",
     "update_chain_figure",

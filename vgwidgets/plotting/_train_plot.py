@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import io
+
 import matplotlib
 import numpy as np
+import PIL.Image
 from matplotlib.ticker import MaxNLocator
 
 from ._figure import agg_figure
@@ -35,6 +38,8 @@ class RunPlotData(NamedTuple):
       act_edges, act_hist: ``(bins + 1,)`` and ``(len(layers), bins)``; ``grad_edges``,
         ``grad_hist`` likewise.
       first_nonfinite: the first non-finite step, or -1.
+      act_top, grad_top: the largest fraction per bin over every record (the y-limits, fixed
+        for the run, so that scrubbing redraws only the step's artists).
     """
 
     title: str
@@ -51,14 +56,18 @@ class RunPlotData(NamedTuple):
     grad_edges: np.ndarray
     grad_hist: np.ndarray
     first_nonfinite: int
+    act_top: float = 1.0
+    grad_top: float = 1.0
 
 
 class TrainingArtists(NamedTuple):
-    """The figure, its axes ``axes[row][column]`` and, per column, a dict of its artists."""
+    """The figure, its axes ``axes[row][column]``, per column a dict of its artists, and
+    ``state``: the background saved by the last full render (``render_training``)."""
 
     figure: object
     axes: list
     columns: list
+    state: dict
 
 
 def _column_artists(axes) -> dict:
@@ -71,7 +80,8 @@ def _column_artists(axes) -> dict:
     a = {
         "train": loss.plot([], [], color="#1f77b4", label="training")[0],
         "test": loss.plot([], [], color="#d62728", label="test")[0],
-        "now": [ax.axvline(0, color=c, lw=0.8) for ax, c in ((loss, "0.4"), (heat, "white"))],
+        "now": [ax.axvline(0, color=c, lw=0.8, animated=True)
+                for ax, c in ((loss, "0.4"), (heat, "white"))],
         "bad": loss.axvline(0, color="#b00020", ls="--", lw=1.2, visible=False),
         "bad_text": loss.text(0, 1, "", color="#b00020", va="top", fontsize=8,
                               transform=loss.get_xaxis_transform()),
@@ -79,10 +89,16 @@ def _column_artists(axes) -> dict:
                              vmin=HEAT_LIMITS[0], vmax=HEAT_LIMITS[1],
                              cmap=matplotlib.colormaps["viridis"].with_extremes(bad="#b00020"),
                              interpolation="nearest"),
-        "saturated": fractions.plot([], [], "o-", ms=3, label="saturated", color="#9467bd")[0],
-        "dead": fractions.plot([], [], "s--", ms=3, label="dead", color="#8c564b")[0],
-        "act": [act.stairs([0.0], [0.0, 1.0], color=c, label=" ") for c in LAYER_COLOURS],
-        "grad": [grad.stairs([0.0], [0.0, 1.0], color=c, label=" ") for c in LAYER_COLOURS],
+        "saturated": fractions.plot([], [], "o-", ms=3, label="saturated", color="#9467bd",
+                                    animated=True)[0],
+        "dead": fractions.plot([], [], "s--", ms=3, label="dead", color="#8c564b",
+                               animated=True)[0],
+        "act": [act.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True)
+                for c in LAYER_COLOURS],
+        "grad": [grad.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True)
+                 for c in LAYER_COLOURS],
+        "step_text": [ax.text(0.01, 0.97, "", transform=ax.transAxes, va="top", fontsize=8,
+                              animated=True) for ax in (fractions, act, grad)],
         "empty": loss.text(0.5, 0.5, EMPTY, transform=loss.transAxes, ha="center", fontsize=10),
     }  # fmt: skip
     loss.set_xlabel("step", fontsize=8)
@@ -111,7 +127,7 @@ def training_figure(n_runs: int = 2) -> TrainingArtists:
     figure.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.05, hspace=0.55, wspace=0.3)
     rows = [[axes[r][c] for c in range(n_runs)] for r in range(5)]
     columns = [_column_artists([row[c] for row in rows]) for c in range(n_runs)]
-    return TrainingArtists(figure, rows, columns)
+    return TrainingArtists(figure, rows, columns, {"background": None})
 
 
 def _finite_limits(*arrays):
@@ -134,14 +150,11 @@ def _draw_run(axes, a: dict, run: RunPlotData | None, heat_name: str) -> None:
         for ax in axes:
             ax.set_title("")
         return
-    step_now = float(run.step[run.at])
     span = float(run.step[-1]) if len(run.step) > 1 else 1.0
     a["train"].set_data(run.step, run.train_loss)
     a["test"].set_data(run.step, run.test_loss)
     loss.set_xlim(0, span)
     loss.set_ylim(*_finite_limits(run.train_loss, run.test_loss))
-    for line in a["now"]:
-        line.set_xdata([step_now, step_now])
     bad = run.first_nonfinite >= 0
     a["bad"].set_visible(bad)
     a["bad_text"].set_visible(bad)
@@ -158,30 +171,41 @@ def _draw_run(axes, a: dict, run: RunPlotData | None, heat_name: str) -> None:
     heat.set_ylim(0.5, n_layers + 0.5)
     heat.set_title(f"log10 {heat_name} (red: 0, inf or nan)", fontsize=9)
 
-    layers = np.arange(1, len(run.saturated) + 1)
-    a["saturated"].set_data(layers, run.saturated)
-    a["dead"].set_data(layers, run.dead)
-    fractions.set_xlim(0.5, len(layers) + 0.5)
-    fractions.set_title(f"saturated and dead fractions at step {step_now:g}", fontsize=9)
+    fractions.set_xlim(0.5, len(run.saturated) + 0.5)
+    fractions.set_title("saturated and dead fractions per layer", fontsize=9)
 
     texts = a["legends"][2].get_texts()
     for ax, key, edges, counts in (
         (act, "act", run.act_edges, run.act_hist),
         (grad, "grad", run.grad_edges, run.grad_hist),
     ):
-        top = 0.0
         for i, (stairs, text) in enumerate(zip(a[key], texts)):
             if i < len(run.layers):
-                row = counts[i] / max(float(np.sum(counts[i])), 1.0)
-                stairs.set_data(row, edges)
                 text.set_text(f"layer {run.layers[i]}")
-                top = max(top, float(row.max()))
             else:
                 stairs.set_visible(False)
                 text.set_text("")
         ax.set_xlim(edges[0], edges[-1])
-        ax.set_ylim(0, 1.05 * top or 1.0)
-        ax.set_title(f"histograms at step {step_now:g} (fraction per bin)", fontsize=9)
+        ax.set_ylim(0, 1.05 * (run.act_top if key == "act" else run.grad_top) or 1.0)
+        ax.set_title("histograms (fraction per bin)", fontsize=9)
+    _draw_step(a, run)
+
+
+def _draw_step(a: dict, run: RunPlotData) -> None:
+    """The artists that depend on the chosen step only (drawn over the saved background)."""
+    step_now = float(run.step[run.at])
+    for line in a["now"]:
+        line.set_xdata([step_now, step_now])
+    layers = np.arange(1, len(run.saturated) + 1)
+    a["saturated"].set_data(layers, run.saturated)
+    a["dead"].set_data(layers, run.dead)
+    for text in a["step_text"]:
+        text.set_text(f"step {step_now:g}")
+    for key, edges, counts in (("act", run.act_edges, run.act_hist),
+                               ("grad", run.grad_edges, run.grad_hist)):  # fmt: skip
+        for i, stairs in enumerate(a[key]):
+            if i < len(run.layers):
+                stairs.set_data(counts[i] / max(float(np.sum(counts[i])), 1.0), edges)
 
 
 def update_training_figure(artists: TrainingArtists, runs, *, heat_name: str):
@@ -200,3 +224,45 @@ def update_training_figure(artists: TrainingArtists, runs, *, heat_name: str):
         axes = [row[column] for row in artists.axes]
         _draw_run(axes, artists.columns[column], run, heat_name)
     return runs
+
+
+def scrub_training_figure(artists: TrainingArtists, runs):
+    """Redraw only what depends on the chosen step (``runs`` as for ``update_training_figure``,
+    each differing from the last full update in ``at`` only).
+
+    Returns:
+      ``runs`` as a tuple.
+    """
+    runs = tuple(runs)
+    for column, run in enumerate(runs):
+        if run is not None:
+            _draw_step(artists.columns[column], run)
+    return runs
+
+
+def render_training(artists: TrainingArtists, *, full: bool) -> bytes:
+    """PNG bytes of the figure: a full draw saves the background (every artist but the step's),
+    a scrub restores it; the step's artists are then drawn over it, the same in both cases.
+
+    Example:
+      >>> artists = training_figure(1)
+      >>> render_training(artists, full=True)[:4]
+      b'\\x89PNG'
+    """
+    figure = artists.figure
+    canvas = figure.canvas
+    if full or artists.state["background"] is None:
+        canvas.draw()  # skips the animated (step) artists
+        artists.state["background"] = canvas.copy_from_bbox(figure.bbox)
+    else:
+        canvas.restore_region(artists.state["background"])
+    for column in artists.columns:
+        for key in ("now", "saturated", "dead", "act", "grad", "step_text"):
+            items = column[key] if isinstance(column[key], list) else [column[key]]
+            for item in items:
+                if item.get_visible():
+                    figure.draw_artist(item)
+    image = PIL.Image.fromarray(np.asarray(canvas.buffer_rgba()))
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()

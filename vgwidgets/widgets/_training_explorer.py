@@ -38,7 +38,13 @@ from ..engine import (
     train_chunks,
 )
 from ..experiments import digits_split
-from ..plotting import RunPlotData, training_figure, update_training_figure
+from ..plotting import (
+    RunPlotData,
+    render_training,
+    scrub_training_figure,
+    training_figure,
+    update_training_figure,
+)
 from ._base import LOG_STEP, Explorer, labelled, warnings_html
 
 MAX_DEPTH = 30
@@ -227,6 +233,7 @@ class TrainingExplorer(Explorer):
         self.trained: dict = {}  # slot -> the settings its run was trained with
         self.task: asyncio.Task | None = None
         self._loading = False
+        self._key = self._drawn = None  # what the figure's background was last drawn for
         self._data = digits_split()
 
         def log_slider(value, exponents, description):
@@ -430,19 +437,37 @@ class TrainingExplorer(Explorer):
         depth = trimmed.grad_w_norm.shape[1]
         layers = tuple(sorted({1, (depth + 1) // 2, depth}))
         index = [layer - 1 for layer in layers]
+
+        def top(hist):  # the largest fraction per bin of the shown layers over every record
+            counts = hist[:, index]
+            return float(np.max(counts / np.maximum(counts.sum(-1, keepdims=True), 1.0)))
+
         return RunPlotData(
             _title(slot, self.trained.get(slot, self.settings[slot])), trimmed.step,
             trimmed.train_loss, trimmed.test_loss, heat, at, trimmed.saturated_frac[at],
             trimmed.dead_frac[at], layers, trimmed.act_edges, trimmed.act_hist[at][index],
             trimmed.grad_edges, trimmed.grad_hist[at][index], int(trimmed.first_nonfinite),
+            top(trimmed.act_hist), top(trimmed.grad_hist),
         )  # fmt: skip
 
     def compute_and_draw(self):
         runs = {slot: self.runs.get(slot) for slot in self.slots}
         data = [self._plot_data(slot, r) for slot, r in runs.items()]
-        plotted = update_training_figure(self.artists, data, heat_name=self.controls.quantity.value)
+        quantity = self.controls.quantity.value
+        # Only the step moved since the last full render: redraw the step's artists alone.
+        self._key = (tuple(id(r) for r in runs.values()), quantity)
+        if self._key == self._drawn:
+            plotted = scrub_training_figure(self.artists, data)
+        else:
+            plotted = update_training_figure(self.artists, data, heat_name=quantity)
         result = {slot: r.trim() for slot, r in runs.items() if r is not None}
         return result, plotted, self._summary(result)
+
+    def render(self) -> bytes:
+        full = self._key != self._drawn
+        png = render_training(self.artists, full=full)
+        self._drawn = self._key
+        return png
 
     def _summary(self, result=None) -> str:
         result = self.result if result is None else result
