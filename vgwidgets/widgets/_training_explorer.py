@@ -174,8 +174,8 @@ class TrainingExplorer(Explorer):
 
     Example:
       >>> from vgwidgets import TrainingExplorer
-      >>> explorer = TrainingExplorer(depth=4, width=16, steps=100)
-      >>> explorer.result["A"].test_acc[-1] > explorer.result["A"].test_acc[0]
+      >>> explorer = TrainingExplorer(depth=4, steps=100)
+      >>> bool(explorer.result["A"].test_acc[-1] > explorer.result["A"].test_acc[0])
       True
       >>> explorer.controls.step.value = 50  # scrubs: nothing is recomputed
       >>> explorer.plotted[0].at
