@@ -2,7 +2,8 @@
 
 Step ``s + 1`` takes the parameters ``theta_s`` after ``s`` steps and the minibatch ``B_s``,
 
-    g_s = dC_{B_s}/dtheta (theta_s),   (u_s, opt_s+1) = T(clip(g_s), opt_s),   theta_{s+1} = theta_s + u_s,
+    g_s = dC_{B_s}/dtheta (theta_s),   (u_s, opt_{s+1}) = T(clip(g_s), opt_s),
+    theta_{s+1} = theta_s + u_s,
 
 with ``T`` optax's SGD, SGD with momentum or Adam and ``clip`` the config's clipping
 (``optax.clip`` or ``optax.clip_by_global_norm``, composed with ``optax.chain``). Minibatches

@@ -240,7 +240,8 @@ def run_nielsen(seeds: int = 2, *, steps: int | None = None) -> dict:
 def format_nielsen(result: dict) -> str:
     """Per seed: the speeds at a few recorded steps, and where layer 1 is the slowest."""
     tr, steps = result["training"], result["step"]
-    shown = sorted({min(i, len(steps) - 1) for i in (0, 1, len(steps) // 4, len(steps) // 2, len(steps) - 1)})
+    last = len(steps) - 1
+    shown = sorted({min(i, last) for i in (0, 1, len(steps) // 4, len(steps) // 2, last)})
     lines = [
         *_wrap(result["paper"]),
         *_wrap(
