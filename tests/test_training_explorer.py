@@ -115,3 +115,32 @@ def test_compare_names_a_bad_key_or_value_before_training():
         TrainingExplorer(compare={"lr": 0.1})
     with pytest.raises(ValueError, match="initializer must be one of"):
         TrainingExplorer(compare={"initializer": "xavier"})
+
+
+def test_random_scrubs_leave_figures_and_memory_flat(explorer):
+    import gc
+
+    from matplotlib.figure import Figure
+
+    from vgwidgets import bench
+
+    def figures():
+        gc.collect()
+        return sum(isinstance(o, Figure) for o in gc.get_objects())
+
+    rng, slider = np.random.default_rng(1), explorer.controls.step
+    before, rss = figures(), []
+    for i in range(200):
+        slider.value = int(rng.integers(slider.min, slider.max + 1))
+        if i in (20, 199):
+            gc.collect()
+            rss.append(bench.resident_bytes())
+    assert figures() == before and explorer.error is None
+    if rss[0] is not None:
+        assert (rss[1] - rss[0]) / 2**20 < 20
+    # A fresh explorer of the same run, drawn in full at that step rather than scrubbed to it.
+    fresh = TrainingExplorer(**explorer.trained["A"], step=slider.value)
+    try:
+        assert fresh.png == explorer.png
+    finally:
+        fresh.close()
