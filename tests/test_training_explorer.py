@@ -91,18 +91,23 @@ def test_training_in_a_running_loop_leaves_it_free():
             gaps, last = [], time.perf_counter()
             e.start()  # in a running loop: a task
             assert e.task is not None and e.button.disabled
-            while not e.task.done():
+            first = e.task
+            await asyncio.sleep(0.05)  # the task has taken its settings: steps 400
+            e.controls.steps.value = 450  # pressing Train again meanwhile: trained after it
+            e.start()
+            while not (first.done() and e.task.done()):
                 await asyncio.sleep(0.01)
                 now = time.perf_counter()
                 gaps.append(now - last)
                 last = now
+            assert e.task is not first
             return gaps
 
         gaps = asyncio.run(main())
         assert e.error is None and not e.button.disabled and e.pending == set()
-        assert e.done == e.total == 51  # 50 records of 8 steps, and step 0
+        assert e.done == e.total == 51  # 50 records of 9 steps, and step 0
         assert 'value="51" max="51"' in e.progress.value
-        assert e.result["A"].grad_w_norm.shape[1] == 30
+        assert e.result["A"].grad_w_norm.shape[1] == 30 and e.result["A"].step[-1] == 450
         # About 0.25 s of training per chunk, in a worker thread; the loop ran between them.
         print(f"longest gap {max(gaps):.3f} s over {len(gaps)} ticks")
         assert len(gaps) >= 3 and max(gaps) < 1.5

@@ -232,6 +232,7 @@ class TrainingExplorer(Explorer):
         self.runs: dict = {}
         self.trained: dict = {}  # slot -> the settings its run was trained with
         self.task: asyncio.Task | None = None
+        self._again = False
         self._loading = False
         self._key = self._drawn = None  # what the figure's background was last drawn for
         self._data = digits_split()
@@ -326,8 +327,9 @@ class TrainingExplorer(Explorer):
         """``(slot, config, train_config)`` for every pending slot; a bad setting raises."""
         jobs = [(slot, *run_configs(self.settings[slot])) for slot in self.slots
                 if slot in self.pending]  # fmt: skip
-        for slot, _, _ in jobs:
+        for slot, _, _ in jobs:  # a setting changed from here on makes the slot pending again
             self.trained[slot] = dict(self.settings[slot])
+            self.pending.discard(slot)
         return jobs
 
     def _chunks(self, config, train_config):
@@ -336,7 +338,6 @@ class TrainingExplorer(Explorer):
 
     def _finish(self, slot, result) -> None:
         self.runs[slot] = result.trim()
-        self.pending.discard(slot)
 
     def _show_error(self, error: BaseException) -> None:
         from ._base import error_html
@@ -380,7 +381,8 @@ class TrainingExplorer(Explorer):
             self.train()
             return
         if self.task is not None and not self.task.done():
-            return  # already training; the pending slots are picked up after it
+            self._again = True  # already training: train what is pending once it is done
+            return
         self.button.disabled = True
         self.task = loop.create_task(self._train_async())
 
@@ -407,6 +409,9 @@ class TrainingExplorer(Explorer):
             self._show_error(error)
         finally:
             self.button.disabled = False
+            if self._again:
+                self._again, self.task = False, None
+                self.start()
 
     def _after_training(self, partial: bool = False) -> None:
         """Fit the step slider to the longest run (once it is done) and redraw."""
