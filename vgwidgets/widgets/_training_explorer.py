@@ -235,6 +235,7 @@ class TrainingExplorer(Explorer):
         self._again = False
         self._loading = False
         self._key = self._drawn = None  # what the figure's background was last drawn for
+        self._version = 0  # counts the changes of self.runs
         self._data = digits_split()
 
         def log_slider(value, exponents, description):
@@ -337,7 +338,12 @@ class TrainingExplorer(Explorer):
                             chunk_seconds=CHUNK_SECONDS)  # fmt: skip
 
     def _finish(self, slot, result) -> None:
-        self.runs[slot] = result.trim()
+        self._set_run(slot, result.trim())
+
+    def _set_run(self, slot, result) -> None:
+        """Store a run (or its record so far); the next draw is a full one."""
+        self.runs[slot] = result
+        self._version += 1
 
     def _show_error(self, error: BaseException) -> None:
         from ._base import error_html
@@ -356,7 +362,7 @@ class TrainingExplorer(Explorer):
         self._progress(0, sum(tc.steps // tc.record_every + 1 for _, _, tc in jobs))
         for slot, config, train_config in jobs:
             for result in self._chunks(config, train_config):
-                self.runs[slot] = result
+                self._set_run(slot, result)
             self._finish(slot, self.runs[slot])
             self._progress(self.done + int(self.runs[slot].recorded.sum()))
         self._after_training()
@@ -398,7 +404,7 @@ class TrainingExplorer(Explorer):
                     result = await loop.run_in_executor(None, next, chunks, None)
                     if result is None:
                         break
-                    self.runs[slot] = result
+                    self._set_run(slot, result)
                     self._progress(before + int(result.recorded.sum()))
                     self._after_training(partial=True)
                     await asyncio.sleep(0)
@@ -460,7 +466,8 @@ class TrainingExplorer(Explorer):
         data = [self._plot_data(slot, r) for slot, r in runs.items()]
         quantity = self.controls.quantity.value
         # Only the step moved since the last full render: redraw the step's artists alone.
-        self._key = (tuple(id(r) for r in runs.values()), quantity)
+        # (A counter, not the runs' ids: a freed run's id can be reused by the next one.)
+        self._key = (self._version, quantity)
         if self._key == self._drawn:
             plotted = scrub_training_figure(self.artists, data)
         else:
