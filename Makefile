@@ -105,12 +105,15 @@ test-unit: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -m browser tests/test_browser.py || status=1; \
 	exit $$status
 
-# nbval runs every cell of every notebook and compares only cells marked NBVAL_CHECK_OUTPUT.
+# nbval runs every cell of every notebook and compares only cells marked NBVAL_CHECK_OUTPUT;
+# the notebooks are spread over the cores, each whole on one (--dist loadfile: one kernel runs
+# a notebook's cells in order, and the Run-All check after them).
 # With no notebook, pytest would collect nothing and exit 5: say so and pass instead.
+NBVAL := --nbval-lax --nbval-current-env -n $(TEST_WORKERS) --dist loadfile
 test-notebooks: $(STAMP)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		echo "$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/"; \
-		$(BIN)/python -m pytest --nbval-lax --nbval-current-env notebooks/; \
+		echo "$(BIN)/python -m pytest $(NBVAL) notebooks/"; \
+		$(BIN)/python -m pytest $(NBVAL) notebooks/; \
 	else \
 		echo "notebooks/ holds no notebook yet: nothing for nbval to run"; \
 	fi
@@ -127,7 +130,7 @@ test-colab: $(COLAB_STAMP)
 		grep -E '^(ipywidgets|ipykernel|jax|jaxlib|optax|matplotlib|numpy) '
 	VGWIDGETS_ABUSE_CHANGES=$(COLAB_ABUSE_CHANGES) $(COLAB_VENV)/bin/python -m pytest \
 		-n $(TEST_WORKERS) $(COLAB_TESTS)
-	$(COLAB_VENV)/bin/python -m pytest --nbval-lax --nbval-current-env notebooks/
+	$(COLAB_VENV)/bin/python -m pytest $(NBVAL) notebooks/
 
 clean:
 	rm -rf $(VENV) $(COLAB_VENV) .pytest_cache .hypothesis .cache

@@ -29,7 +29,9 @@ TOP_KEYS = {
     "compilation",
     "widgets",
     "notebooks",
+    "sweep",
     "targets",
+    "recurrent",
     "training",
 }
 TIMING_KEYS = {"median_s", "p95_s", "min_s", "repeats"}

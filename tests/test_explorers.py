@@ -13,15 +13,19 @@ call it from inside a running asyncio loop, as a kernel does, and count the refr
 import asyncio
 import time
 
+import ipywidgets as widgets
 import jax
 import numpy as np
 import pytest
 
 from vgwidgets import bench
+from vgwidgets.engine import count_compilations
 from vgwidgets.widgets import (
     EXPLORERS,
     ChainExplorer,
     FixComparison,
+    PhaseDiagram,
+    RecurrentExplorer,
     RegimeExplorer,
     TrainingExplorer,
 )
@@ -33,6 +37,12 @@ CASES = {
     FixComparison: ({"depth": 6}, ("depth", 9), ("bias_scale", 0.5), ("depth", 8)),
     RegimeExplorer: (
         {"width": 16, "batch": 16}, ("weight_scale", 2.0), ("bias_scale", 0.3), ("depth", 12)
+    ),
+    PhaseDiagram: (
+        {"width": 16, "batch": 16}, ("weight_var", 2.0), ("bias_var", 0.3), ("depth", 12)
+    ),
+    RecurrentExplorer: (
+        {"hidden": 16, "length": 40, "batch": 4}, ("gain", 2.0), ("length", 60), ("hidden", 20)
     ),
     TrainingExplorer: ({"steps": 100}, ("step", 20), ("step", 40), ("step", 60)),
 }
@@ -291,4 +301,46 @@ def test_a_value_given_to_a_log_slider_survives_the_browser_snapping_it_to_the_s
             assert abs(snapped / value - 1) < 1.2e-3, (slider.description, value, snapped)
             if value in (0.8, 2.0, 1e-3, 1.0, 10.0):
                 assert f"{snapped:.3g}" == f"{value:.3g}", (slider.description, value, snapped)
-    assert sliders or cls is ChainExplorer  # the chain's sliders are linear
+    # the chain's sliders are linear, and so are the phase diagram's (its map's axes are)
+    assert sliders or cls in (ChainExplorer, PhaseDiagram)
+
+
+def _choice_controls(widget):
+    """Every enabled drop-down, toggle and check box under ``widget``, in display order."""
+    found = []
+    if isinstance(widget, widgets.Dropdown | widgets.ToggleButtons | widgets.Checkbox):
+        found.append(widget)
+    for child in getattr(widget, "children", ()):
+        found.extend(_choice_controls(child))
+    return found
+
+
+def _values(control):
+    if isinstance(control, widgets.Checkbox):
+        return [not control.value, control.value]
+    labels_and_values = [o if isinstance(o, tuple) else (o, o) for o in control.options]
+    values = [v for _, v in labels_and_values]
+    return [v for v in values if v != control.value] + [control.value]
+
+
+@pytest.mark.parametrize("cls", EXPLORERS, ids=lambda cls: cls.__name__)
+def test_every_choice_compiles_nothing_from_its_first_move(explorers, cls):
+    """Drop-downs and check boxes are traced like the sliders: after the explorer is built,
+    trying every value of every choice compiles nothing. Only the controls that change array
+    shapes (``SHAPE_CONTROLS``: a width, float64) compile, once per new value."""
+    explorer = explorers(cls, **CASES[cls][0])
+    shape_controls = [getattr(explorer.controls, name) for name in cls.SHAPE_CONTROLS]
+    choices, kinds = [], set()
+    for control in _choice_controls(explorer):
+        # one of each kind: FixComparison's four slots run the same code
+        kind = (control.description, repr(getattr(control, "options", None)))
+        if not any(control is s for s in shape_controls) and kind not in kinds:
+            choices.append(control)
+            kinds.add(kind)
+    assert choices
+    for control in choices:
+        with count_compilations() as moves:
+            for value in _values(control):
+                control.value = value
+        assert explorer.error is None, (control.description, explorer.error)
+        assert moves.count == 0, (control.description, moves)

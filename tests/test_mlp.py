@@ -85,6 +85,52 @@ def test_probe_matches_unrolled_backprop_finite_differences_and_numpy(activation
     np.testing.assert_allclose(result.dead_frac, [np.mean(np.all(a == 0, axis=0)) for a in acts])
 
 
+@pytest.mark.parametrize("norm", vg.NORMS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_and_normalization_matches_the_references(activation, norm):
+    """The activation, the normalization and the loss are traced choices of one compiled probe
+    and one compiled forward pass; each choice gives the unrolled JAX network's gradients and
+    NumPy's forward pass (float64). The losses take turns, so every (norm, loss) pair is run."""
+    loss = LOSSES[(ACTIVATIONS.index(activation) + vg.NORMS.index(norm)) % len(LOSSES)]
+    config = ref.config64(
+        activation, norm=norm, loss=loss, activation_param=PARAMS.get(activation)
+    )
+    rng = np.random.default_rng(6)
+    params = vg.init_mlp(config, key=jax.random.key(6))._replace(
+        slope=rng.uniform(0.05, 0.6, size=6),
+        norm_scale=rng.uniform(0.5, 2.0, size=(6, 4)),
+        norm_shift=0.3 * rng.normal(size=(6, 4)),
+    )
+    x, y = _data(config, batch=9, seed=6)
+    d, n = config.depth, x.shape[0]
+    extras = ref.extras(params, d)
+    zs, us, acts, logits, stats = ref.forward(
+        activation, ref.unpadded(params, d), x, norm=norm, scales=extras["scales"],
+        shifts=extras["shifts"], **_layer_params(activation, params, d),
+    )  # fmt: skip
+    out = vg.apply_mlp(config, params, x).trim()
+    for got, want in [(out.z, zs), (out.u, us), (out.a, acts), (out.out, logits)]:
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    if norm == "batch":  # the running statistics moved towards the batch's (momentum 0.1)
+        np.testing.assert_allclose(out.norm_state.mean, [0.1 * m for m, _ in stats], atol=1e-14)
+        unbiased = [0.9 + 0.1 * v * n / (n - 1) for _, v in stats]
+        np.testing.assert_allclose(out.norm_state.var, unbiased, rtol=1e-12)
+    else:  # and stayed where they were otherwise
+        assert np.all(out.norm_state.mean == 0) and np.all(out.norm_state.var == 1)
+    result = vg.probe(config, params, x, y).trim()
+    unrolled = ref.unrolled_grads(config, params, x, y)
+    b_norms, w_norms = ref.norms(unrolled)
+    assert result.loss == pytest.approx(np.mean(ref.loss(loss, logits, y)), rel=1e-12)
+    np.testing.assert_allclose(result.grad_w_norm, w_norms, rtol=1e-10)
+    np.testing.assert_allclose(result.grad_b_norm, b_norms, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(result.grad_slope, np.abs(unrolled["slope"]), rtol=1e-10)
+    for got, want in [(result.grad_scale_norm, "scale"), (result.grad_shift_norm, "shift")]:
+        np.testing.assert_allclose(got, np.linalg.norm(unrolled[want], axis=1), rtol=1e-10)
+    np.testing.assert_allclose(result.act_mean, [a.mean() for a in acts], rtol=1e-10)
+    np.testing.assert_allclose(result.act_std, [a.std() for a in acts], rtol=1e-10)
+    np.testing.assert_allclose(result.preact_std, [z.std() for z in zs], rtol=1e-10)
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_residual_connections_match_the_references(k):
     """``a_l = phi(u_l) + a_{l-k}`` at every k-th layer ``l > k``: 5 layers, k = 1, 2, 3."""
@@ -171,7 +217,9 @@ def test_padded_layers_are_inert_and_padding_does_not_change_results():
     assert r_big.trim().norm_state.mean.shape == (3, 8)
 
 
-def test_moving_continuous_controls_compiles_nothing_new():
+def test_moving_any_control_compiles_nothing_new():
+    """After a shape's first probe, apply and draw, no control compiles anything: the choices
+    (activation, initializer, loss, norm, clip) are traced like the numbers."""
     config = vg.MLPConfig(
         n_in=4, depth=2, width=8, n_out=2, max_depth=20, activation="leaky_relu", norm="batch"
     )
@@ -183,8 +231,6 @@ def test_moving_continuous_controls_compiles_nothing_new():
     state = first.norm_state
     with count_compilations() as moving:
         _move_controls(config, x, y, state, rng)
-        # init_mlp compiles per sizes, initializer and dtype only: not per activation or norm.
-        vg.init_mlp(config.replace(activation="prelu", norm="layer"), key=jax.random.key(0))
     assert moving.count == 0, moving
     # The counter does count: a new width is a new structure.
     wider = config.replace(width=9)
@@ -192,18 +238,29 @@ def test_moving_continuous_controls_compiles_nothing_new():
     with count_compilations() as widening:
         vg.probe(wider, wider_params, x, y, state=wider_state)
     assert widening.count == 1, widening
+    # and so does a new batch size (float32 data: no conversion of the new shape to compile)
+    x5, y5 = x[:5].astype(np.float32), y[:5].astype(np.float32)
+    with count_compilations() as rebatching:
+        vg.probe(config, params, x5, y5, state=state)
+    assert rebatching.count == 1, rebatching
 
 
 def _move_controls(config, x, y, state, rng):
-    """Probe and apply 8 configs that differ from ``config`` in every traced value."""
-    for i in range(8):
-        moved = config.replace(
+    """Draw, probe and apply configs that differ from ``config`` in every traced value, every
+    registered activation, initializer, loss, normalization and clipping mode among them."""
+    choices = [
+        ("activation", sorted(vg.ACTIVATIONS)), ("initializer", sorted(vg.INITIALIZERS)),
+        ("loss", LOSSES), ("norm", vg.NORMS), ("clip", vg.CLIP_MODES),
+    ]  # fmt: skip
+    for i in range(max(len(names) for _, names in choices)):
+        moved = config.replace(**{field: names[i % len(names)] for field, names in choices})
+        param = vg.ACTIVATIONS[moved.activation].param
+        moved = moved.replace(
             depth=int(rng.integers(1, 21)),
             weight_scale=float(rng.uniform(0, 5)),
             bias_scale=float(rng.uniform(0, 2)),
-            activation_param=float(rng.uniform(0, 1)),
+            activation_param=None if param is None else float(rng.uniform(param.low, param.high)),
             residual_every=int(rng.integers(0, 5)),
-            clip=vg.CLIP_MODES[i % 3],
             clip_threshold=float(rng.uniform(0.01, 10)),
         )
         moved_params = vg.init_mlp(moved, key=jax.random.key(1))
@@ -214,6 +271,34 @@ def _move_controls(config, x, y, state, rng):
             state=state, momentum=momentum,
         ).norm_state  # fmt: skip
         vg.apply_mlp(moved, moved_params, x, train=train, state=state, momentum=momentum)
+
+
+def test_a_new_registry_entry_compiles_each_program_once_more(monkeypatch):
+    """A compiled program holds a branch per registry entry as it was: registering an entry
+    makes a new program on the next call (with the entry among its branches), then none."""
+    config = vg.MLPConfig(n_in=3, depth=2, width=5, n_out=2, max_depth=3)
+    params = vg.init_mlp(config, key=jax.random.key(0))
+    x, y = _data(config, batch=4)
+    vg.probe(config, params, x, y)
+    monkeypatch.setitem(vg.ACTIVATIONS, "softsign", None)
+    vg.register_activation("softsign", jax.nn.soft_sign, max_derivative=1.0, formula="z/(1+|z|)")
+    monkeypatch.setitem(vg.INITIALIZERS, "tiny", None)
+    tiny = jax.nn.initializers.normal(0.01)
+    vg.register_initializer("tiny", weight=tiny, bias=tiny, description="W ~ N(0, 0.01^2)")
+    with count_compilations() as registered:
+        vg.probe(config, params, x, y)
+        vg.init_mlp(config, key=jax.random.key(0))
+    assert registered.count == 2, registered  # the probe's program and the draw's
+    softsign = config.replace(activation="softsign", initializer="tiny")
+    with count_compilations() as chosen:
+        tiny_params = vg.init_mlp(softsign, key=jax.random.key(0))
+        result = vg.probe(softsign, tiny_params, x, y).trim()
+        vg.probe(config, params, x, y)
+    assert chosen.count == 0, chosen
+    assert np.std(tiny_params.w_hidden) < 0.05
+    np.testing.assert_allclose(result.act_mean[0], np.mean(jax.nn.soft_sign(
+        x @ np.asarray(tiny_params.w_first, np.float64) + np.asarray(tiny_params.b_hidden[0])
+    )), rtol=1e-5)  # fmt: skip
 
 
 def test_program_size_does_not_grow_with_depth():

@@ -1,5 +1,6 @@
 """Every registered activation, initializer and loss, under one parametrized set of checks."""
 
+import functools
 import math
 import re
 
@@ -139,6 +140,34 @@ def test_init_mlp_draws_every_layer_with_its_fans_and_unit_biases(name):
         assert np.std(w) == pytest.approx(std, rel=rel)
         assert np.mean(w) == pytest.approx(0.0, abs=0.02 * std)
     assert np.std(p.b_hidden) == pytest.approx(1.0, rel=0.1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_init_mlp_draws_what_the_entry_draws_on_the_same_keys(name, dtype):
+    """``init_mlp`` picks the initializer by a traced index (one compiled draw serves them
+    all); what it draws is the entry's own draw on the key's folds (0: W_1, 1: W_out, 2: b_out,
+    3 + 2i: W_{i+1}, 4 + 2i: b_{i+1}) times the scales. Equal up to one rounding of the scale
+    product, which XLA may fuse into the draw inside the compiled program."""
+    config = vg.MLPConfig(
+        n_in=5, depth=3, width=6, n_out=2, max_depth=4, initializer=name, weight_scale=1.3,
+        bias_scale=0.5, dtype=dtype,
+    )  # fmt: skip
+    key = jax.random.key(3)
+    params = vg.init_mlp(config, key=key)
+    entry = vg.INITIALIZERS[name]
+    with x64_context(dtype):
+        fold, t = functools.partial(jax.random.fold_in, key), jnp.dtype(dtype)
+        expected = [
+            1.3 * entry.weight(fold(0), (5, 6), t),
+            1.3 * jnp.stack([entry.weight(fold(3 + 2 * i), (6, 6), t) for i in (1, 2, 3)]),
+            0.5 * jnp.stack([entry.bias(fold(4 + 2 * i), (6,), t) for i in range(4)]),
+            1.3 * entry.weight(fold(1), (6, 2), t),
+            0.5 * entry.bias(fold(2), (2,), t),
+        ]
+    for field, got, want in zip(vg.MLPParams._fields, params, expected):
+        assert got.dtype == t, field
+        np.testing.assert_allclose(got, want, rtol=4 * np.finfo(t).eps, atol=0, err_msg=field)
 
 
 def test_documented_variances_are_the_papers_formulas():

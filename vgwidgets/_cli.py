@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="number of random seeds, where the reproduction uses them",
     )
+    reproduce.add_argument(
+        "--full",
+        action="store_true",
+        help="the full-size grid, where the reproduction has one (trainable-depth: for a GPU)",
+    )
     from .bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(
@@ -79,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
 
             entry = REPRODUCTIONS[args.name]
             options = {} if args.seeds is None else {"seeds": args.seeds}
+            if getattr(args, "full", False):
+                import inspect
+
+                if "full" not in inspect.signature(entry.run).parameters:
+                    raise ValueError(f"--full is not an option of {args.name}")
+                options["full"] = True
             result = entry.run(**options)
             text = entry.format(result)
     except (ValueError, OSError) as error:  # OSError: --out or --markdown cannot be written

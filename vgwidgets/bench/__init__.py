@@ -24,7 +24,7 @@ The helpers that drive the explorers (``sliders``, ``random_value``) and read me
 Example:
   >>> from vgwidgets import bench
   >>> bench.SECTIONS
-  ('probe', 'compilation', 'widgets', 'notebooks', 'training')
+  ('probe', 'compilation', 'widgets', 'notebooks', 'sweep', 'recurrent', 'training')
   >>> result = bench.run(quick=True, sections=["probe"])  # doctest: +SKIP
   >>> print(bench.format_table(result))  # doctest: +SKIP
 """

@@ -203,6 +203,37 @@ def _training_rows(training: dict) -> list[Row]:
     return rows
 
 
+def _sweep_rows(sweep: dict) -> list[Row]:
+    if "networks_per_s" not in sweep:
+        return []
+    section = f"sweep, {sweep['size']['name']}"
+    return [
+        Row(section, "networks measured per second (median)", f"{sweep['networks_per_s']:.3g}"),
+        Row(section, "one sweep, median", _ms(sweep["timing"]["median_s"])),
+        Row(section, "first call (compilation and theory included)", _s(sweep["first_call_s"])),
+        Row(section, "devices the grid is sharded over", str(sweep["devices"])),
+    ]
+def _recurrent_rows(recurrent: dict) -> list[Row]:
+    """``probe_through_time``: time per call per cell, first-call time against T (flat?)."""
+    if not recurrent or "skipped" in recurrent:
+        return []
+    size = recurrent["size"]
+    section = f"recurrent (T = {size['length']}, hidden {size['hidden']}, batch {size['batch']})"
+    rows = []
+    for cell, entry in recurrent["cells"].items():
+        rows.append(Row(section, f"probe_through_time {cell}, median", _ms(entry["median_s"])))
+        rows.append(Row(section, f"probe_through_time {cell}, first call", _s(entry["first_call_s"])))
+    compile_ = recurrent["compile"]
+    times = compile_["first_call_s"]
+    shown = ", ".join(f"T = {n}: {_s(t)}" for n, t in zip(compile_["lengths"], times))
+    rows.append(Row(section, f"{compile_['cell']} compile time by T", shown))
+    ratio = max(times) / min(times) if min(times) > 0 else float("nan")
+    rows.append(_at_most(section, "compile time, longest T / shortest T", ratio, DEPTH_RATIO_MAX,
+                         target=f"<= {DEPTH_RATIO_MAX}x"))  # fmt: skip
+    rows.append(Row(section, "PyTorch eager baseline", recurrent["torch"]["skipped"]))
+    return rows
+
+
 def rows(result: dict) -> list[Row]:
     """Every line of the report, targets included, in the order of the issue."""
     return (
@@ -210,6 +241,8 @@ def rows(result: dict) -> list[Row]:
         + _compile_rows(result.get("compilation", {}), result.get("widgets", {}))
         + _widget_rows(result.get("widgets", {}))
         + _notebook_rows(result.get("notebooks", {}))
+        + _sweep_rows(result.get("sweep", {}))
+        + _recurrent_rows(result.get("recurrent", {}))
         + _training_rows(result.get("training", {}))
     )
 

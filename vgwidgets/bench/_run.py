@@ -20,15 +20,16 @@ from pathlib import Path
 
 from ._report import format_table, targets, update_markdown
 
-SECTIONS = ("probe", "compilation", "widgets", "notebooks", "training")
+SECTIONS = ("probe", "compilation", "widgets", "notebooks", "sweep", "recurrent", "training")
 SCHEMA_VERSION = 2  # 2: compile phases are "tracing", "lowering", "compiling"
 _EXTRA_PACKAGES = ("torch", "nbclient")
 
 DESCRIPTION = """\
 Measure the gradient probe against a float32 matmul roofline and NumPy / PyTorch baselines,
 compilation, each widget's update latency against rebuilding its figure, memory growth over
-control changes, and each notebook's wall time. Prints a table (or JSON with --json); progress
-goes to stderr. Targets that are missed are reported as FAIL; the exit status is 0 either way.
+control changes, each notebook's wall time, and the phase-diagram sweep's networks per
+second. Prints a table (or JSON with --json); progress goes to stderr. Targets that are
+missed are reported as FAIL; the exit status is 0 either way.
 PyTorch is optional (pip install 'torch>=2'); without it its baseline is skipped."""
 
 EPILOG = """\
@@ -223,6 +224,14 @@ def run(*, quick: bool = False, sections=SECTIONS, notebooks_folder=None, progre
         result["compilation"] = measure_compilation(quick=quick, repeats=repeats)
     if "widgets" in sections:
         result["widgets"] = measure_widgets(quick=quick, progress=say)
+    if "sweep" in sections:
+        from ._sweep import measure_sweep
+
+        say("sweep (phase diagram)")
+        result["sweep"] = measure_sweep(quick=quick, backend=environment["backend"],
+                                        repeats=repeats)  # fmt: skip
+    else:
+        result["sweep"] = {"skipped": "not selected"}
     if "notebooks" in sections:
         folder = notebooks_folder if notebooks_folder is not None else default_notebooks()
         result["notebooks"] = measure_notebooks(folder, quick=quick, progress=say)
@@ -235,6 +244,14 @@ def run(*, quick: bool = False, sections=SECTIONS, notebooks_folder=None, progre
         result["training"] = measure_training(quick=quick)
     else:
         result["training"] = {"skipped": "not selected"}
+
+    if "recurrent" in sections:
+        from ._recurrent import measure_recurrent
+
+        say("recurrent: probe_through_time")
+        result["recurrent"] = measure_recurrent(quick=quick, repeats=repeats)
+    else:
+        result["recurrent"] = {"skipped": "not selected"}
 
     result["duration_s"] = time.perf_counter() - clock
     load_end = _load()

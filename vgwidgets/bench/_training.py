@@ -31,7 +31,7 @@ def _python_loop(config: MLPConfig, data, steps: int, batch: int, key):
     optax step (compiled on the first run, reused after)."""
     optimizer = optax.adam(1e-3)
     structure = config.structure
-    loss_fn = get_loss(structure.loss).fn
+    loss_fn = get_loss(config.loss).fn
     start, _, traced, norm_state = to_arrays(
         structure, init_mlp(config, key=key), data.x_train[:1], config.traced, None
     )

@@ -158,6 +158,13 @@ def derivative(fn: Callable[[jax.Array], jax.Array], z: jax.Array) -> jax.Array:
     return pullback(jnp.ones_like(value))[0]
 
 
+def trainable(entries: tuple[Activation, ...], index) -> jax.Array:
+    """Whether ``entries[index]`` learns its parameter (PReLU), as a bool scalar; ``index``
+    may be traced."""
+    flags = [entry.param is not None and entry.param.trainable for entry in entries]
+    return jnp.asarray(flags)[index]
+
+
 @jax.custom_vjp
 def lifted_sigmoid(z: jax.Array, eps: jax.Array) -> jax.Array:
     """The sigmoid forward, ``sigma'(z) + eps`` backward (Roodschild et al. 2020).

@@ -60,7 +60,7 @@ def prepare(config: MLPConfig, params, x, *, train, state, momentum):
     check_params(structure, params)
     train = check_bool("train", train)
     momentum = check_float("momentum", momentum, 0.0, 1.0)
-    if structure.norm == "batch" and train and x.shape[0] < 2:
+    if config.norm == "batch" and train and x.shape[0] < 2:
         raise ValueError(
             f"x must hold at least 2 examples for batch normalization in training mode (batch "
             f"statistics of one example are 0/0); got {x.shape[0]}. Use train=False, or "
@@ -69,6 +69,10 @@ def prepare(config: MLPConfig, params, x, *, train, state, momentum):
     if state is not None:
         check_state(structure, state)
     return structure, x, config.traced._replace(train=train, momentum=momentum)
+
+
+# Traced's integer fields: counts and the choices (indices into their registries).
+_INT_FIELDS = ("depth", "activation", "initializer", "loss", "norm", "residual_every", "clip")
 
 
 def to_arrays(structure: Structure, params, x, traced: Traced, state):
@@ -85,28 +89,20 @@ def to_arrays(structure: Structure, params, x, traced: Traced, state):
 
     Returns:
       ``(params, x, traced, state)``: ``traced`` holds arrays, int32 for ``depth``,
-      ``residual_every`` and ``clip``, bool for ``train``, the dtype for the rest.
+      ``residual_every`` and the choices (``activation``, ``initializer``, ``loss``, ``norm``,
+      ``clip``), bool for ``train``, the dtype for the rest.
 
     Example:
       >>> cfg = MLPConfig(n_in=2, depth=1, width=3, n_out=1)
       >>> zeros = MLPParams(*(np.zeros(n) for n in [(2, 3), (0, 3, 3), (1, 3), (3, 1), 1,
       ...                                          1, (1, 3), (1, 3)]))
       >>> _, x, traced, state = to_arrays(cfg.structure, zeros, np.ones((4, 2)), cfg.traced, None)
-      >>> x.dtype, traced.depth.dtype, traced.train.dtype, state.var.shape
+      >>> x.dtype, traced.norm.dtype, traced.train.dtype, state.var.shape
       (dtype('float32'), dtype('int32'), dtype('bool'), (1, 3))
     """
     dtype = dtype_of(structure)
-    traced = Traced(
-        jnp.asarray(traced.depth, jnp.int32),
-        jnp.asarray(traced.weight_scale, dtype),
-        jnp.asarray(traced.bias_scale, dtype),
-        jnp.asarray(traced.activation_param, dtype),
-        jnp.asarray(traced.residual_every, jnp.int32),
-        jnp.asarray(traced.clip, jnp.int32),
-        jnp.asarray(traced.clip_threshold, dtype),
-        jnp.asarray(traced.train, bool),
-        jnp.asarray(traced.momentum, dtype),
-    )
+    kinds = {name: jnp.int32 for name in _INT_FIELDS} | {"train": bool}
+    traced = Traced(*(jnp.asarray(v, kinds.get(n, dtype)) for n, v in zip(Traced._fields, traced)))
     params = MLPParams(*(jnp.asarray(v, dtype) for v in params))
     state = fresh_norm_state(structure) if state is None else state
     state = NormState(*(jnp.asarray(v, dtype) for v in state))

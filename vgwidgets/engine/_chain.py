@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._activations import derivative, get_activation
+from ._switch import activation_choice, activation_fn
 from ._validate import check_array, check_float
 
 MAX_CHAIN = 1000
@@ -72,9 +73,9 @@ def _cost(a_last, target, use_target):
     return jnp.where(use_target, 0.5 * (a_last - target) ** 2, a_last)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _chain(activation, weights, biases, x, n, target, use_target):
-    phi = get_activation(activation).fn
+@functools.partial(jax.jit, static_argnames="entries")
+def _chain(entries, index, weights, biases, x, n, target, use_target):
+    phi = activation_fn(entries, index)
     a_last, z, a = _forward(phi, weights, biases, x, n)
     active = jnp.arange(weights.shape[0]) < n
     slope = derivative(phi, z)
@@ -92,9 +93,9 @@ def _chain(activation, weights, biases, x, n, target, use_target):
     return z, a, slope, factors, dcost_da, product_b, grad_b, _cost(a_last, target, use_target)
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _centred(activation, weights, x):
-    phi0 = get_activation(activation).fn(jnp.zeros_like(x))
+@functools.partial(jax.jit, static_argnames="entries")
+def _centred(entries, index, weights, x):
+    phi0 = activation_fn(entries, index)(jnp.zeros_like(x))
     return -weights * jnp.concatenate([x[None], jnp.full(weights.shape[0] - 1, phi0)])
 
 
@@ -140,7 +141,8 @@ def centred_biases(weights, x: float, *, activation: str = "sigmoid") -> np.ndar
     get_activation(activation)
     w, x = _inputs(weights, x)
     n = w.shape[0]
-    biases = _centred(activation, jnp.asarray(_pad(w, _padded_length(n))), jnp.float32(x))
+    padded = jnp.asarray(_pad(w, _padded_length(n)))
+    biases = _centred(*activation_choice(activation), padded, jnp.float32(x))
     return np.asarray(biases)[:n]
 
 
@@ -179,7 +181,7 @@ def chain(
     z, a, slope, factors, dcost_da, product_b, grad_b, cost = (
         np.asarray(v)
         for v in _chain(
-            activation,
+            *activation_choice(activation),
             jnp.asarray(_pad(w, length)),
             jnp.asarray(_pad(b, length)),
             jnp.float32(x),

@@ -9,10 +9,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ._activations import ACTIVATIONS
+from ._activations import ACTIVATIONS, Activation
 from ._clipping import CLIP_MODES
 from ._initializers import INITIALIZERS
-from ._losses import LOSSES
+from ._losses import LOSSES, Loss
 from ._normalization import NORMS
 from ._validate import check_choice, check_float, check_int, check_positive
 
@@ -23,34 +23,44 @@ DTYPES = ("float32", "float64")
 
 
 class Structure(NamedTuple):
-    """The static part of an ``MLPConfig``: it fixes array shapes and code, so a change compiles
-    anew (the compiled functions take it as a static argument)."""
+    """The static part of an ``MLPConfig``: array shapes, dtype and the registries' entries.
+
+    The compiled functions take it as a static argument, so a change compiles anew. The
+    registries enter as tuples of their entries, the branches that ``jax.lax.switch`` picks
+    from with the traced indices ``Traced.activation`` and ``Traced.loss``: the choice itself
+    compiles nothing, but an entry registered (or replaced) after a compilation makes a new
+    tuple, so the next call compiles once more, with the new entry among the branches.
+    """
 
     n_in: int
     width: int
     n_out: int
     max_depth: int
-    activation: str
-    initializer: str
-    loss: str
     dtype: str
-    norm: str
+    activations: tuple[Activation, ...]
+    losses: tuple[Loss, ...]
 
 
 class Traced(NamedTuple):
     """The traced values of one call: moving any of them compiles nothing new.
 
-    ``MLPConfig.traced`` gives the config's own, as Python numbers: ``activation_param``
-    resolved (the activation's default for ``None``, 0 for an activation without a parameter)
-    and ``clip`` an index into ``CLIP_MODES``. ``train`` and ``momentum`` are arguments of
+    ``MLPConfig.traced`` gives the config's own, as Python numbers: the choices
+    ``activation``, ``initializer``, ``loss``, ``norm`` and ``clip`` as indices into
+    ``ACTIVATIONS``, ``INITIALIZERS``, ``LOSSES`` (in registration order), ``NORMS`` and
+    ``CLIP_MODES``; ``activation_param`` resolved (the activation's default for ``None``, 0 for
+    an activation without a parameter). ``train`` and ``momentum`` are arguments of
     ``apply_mlp`` and ``probe``, not config fields: ``MLPConfig.traced`` holds their defaults
     and the call replaces them. At the boundary every field becomes an array of the config's
-    dtype (int32 for ``depth``, ``residual_every`` and ``clip``, bool for ``train``) and the
-    record goes into the compiled function as one argument. ``weight_scale`` and
-    ``bias_scale`` are used only by ``init_mlp``'s draw.
+    dtype (int32 for ``depth``, ``residual_every`` and the choices, bool for ``train``) and the
+    record goes into the compiled function as one argument. ``initializer``, ``weight_scale``
+    and ``bias_scale`` are used only by ``init_mlp``'s draw.
     """
 
     depth: int
+    activation: int
+    initializer: int
+    loss: int
+    norm: int
     weight_scale: float
     bias_scale: float
     activation_param: float
@@ -110,12 +120,17 @@ class MLPConfig:
     says which:
 
     - static (``structure``, a ``Structure``, part of the compilation key: a change compiles
-      anew): ``n_in``, ``width``, ``n_out``, ``max_depth``, ``activation``, ``initializer``,
-      ``loss``, ``dtype``, ``norm``;
+      anew): the shapes and the dtype, ``n_in``, ``width``, ``n_out``, ``max_depth``,
+      ``dtype`` (and the batch size of each call);
     - traced (``traced``, a ``Traced``, passed as arrays: moving them compiles nothing new):
-      ``depth`` (up to ``max_depth``), ``weight_scale``, ``bias_scale``, ``activation_param``,
-      ``residual_every``, ``clip``, ``clip_threshold``; the same record carries the calls'
-      ``train`` and ``momentum``.
+      ``depth`` (up to ``max_depth``), ``activation``, ``initializer``, ``loss``, ``norm``,
+      ``clip`` (each an index into its registry, the branch ``jax.lax.switch`` takes),
+      ``weight_scale``, ``bias_scale``, ``activation_param``, ``residual_every``,
+      ``clip_threshold``; the same record carries the calls' ``train`` and ``momentum``.
+
+    The compiled programs hold a branch for every entry of ``ACTIVATIONS`` and ``LOSSES``
+    (``init_mlp``'s, of ``INITIALIZERS``) as it was at compilation: registering a new entry
+    compiles each program once more on its next call, and never again after that.
 
     Attributes:
       n_in, width, n_out: layer sizes.
@@ -188,36 +203,39 @@ class MLPConfig:
 
     @property
     def structure(self) -> Structure:
-        """The static (compilation-key) part of the config."""
+        """The static (compilation-key) part of the config: shapes, dtype, and the activation
+        and loss registries' entries as they are now."""
         return Structure(
             self.n_in,
             self.width,
             self.n_out,
             self.max_depth,
-            self.activation,
-            self.initializer,
-            self.loss,
             self.dtype,
-            self.norm,
+            tuple(ACTIVATIONS.values()),
+            tuple(LOSSES.values()),
         )
 
     @property
     def traced(self) -> Traced:
-        """The traced (compile-free) part of the config, ``activation_param`` resolved and
-        ``train``, ``momentum`` at their defaults."""
+        """The traced (compile-free) part of the config, choices as registry indices,
+        ``activation_param`` resolved and ``train``, ``momentum`` at their defaults."""
         param = ACTIVATIONS[self.activation].param
         if self.activation_param is not None:
             value = self.activation_param
         else:
             value = 0.0 if param is None else param.default
         return Traced(
-            self.depth,
-            self.weight_scale,
-            self.bias_scale,
-            value,
-            self.residual_every,
-            CLIP_MODES.index(self.clip),
-            self.clip_threshold,
+            depth=self.depth,
+            activation=list(ACTIVATIONS).index(self.activation),
+            initializer=list(INITIALIZERS).index(self.initializer),
+            loss=list(LOSSES).index(self.loss),
+            norm=NORMS.index(self.norm),
+            weight_scale=self.weight_scale,
+            bias_scale=self.bias_scale,
+            activation_param=value,
+            residual_every=self.residual_every,
+            clip=CLIP_MODES.index(self.clip),
+            clip_threshold=self.clip_threshold,
         )
 
     def replace(self, **changes) -> MLPConfig:

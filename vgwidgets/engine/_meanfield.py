@@ -29,6 +29,7 @@ import numpy as np
 
 from ._activations import derivative, get_activation
 from ._compat import x64_context
+from ._switch import activation_choice, activation_fn, chosen
 from ._validate import check_array, check_float, check_int
 
 _RTOL = 1e-13  # the fixed point's relative tolerance, |F(q) - q| <= _RTOL * q
@@ -97,30 +98,33 @@ def _quadrature(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights
 
 
-@functools.partial(jax.jit, static_argnames="activation")
-def _solve(activation, weight_var, bias_var, q_init, nodes, weights, max_iter):
-    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances."""
-    phi = get_activation(activation).fn
+def _derivatives(act, u):
+    """``(phi, phi', phi'')`` of one registry entry at ``u``."""
+    dphi = functools.partial(derivative, act.fn)
+    return act.fn(u), dphi(u), derivative(dphi, u)
 
-    def dphi(u):
-        return derivative(phi, u)
 
-    def d2phi(u):
-        return derivative(dphi, u)
+@functools.partial(jax.jit, static_argnames="entries")
+def _solve(entries, index, weight_var, bias_var, q_init, nodes, weights, max_iter):
+    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances.
+
+    ``entries[index]`` is the activation, ``index`` traced: every activation runs in the one
+    compiled program (a ``jax.lax.switch`` at each evaluation)."""
 
     def expect(f, q):
+        """``E[f(phi, phi', phi'')]`` over ``u ~ N(0, q)``."""
         u = jnp.sqrt(jnp.maximum(q, 0.0))[..., None] * nodes
-        return jnp.sum(weights * f(u), axis=-1)
+        return jnp.sum(weights * f(*chosen(entries, index, _derivatives, u)), axis=-1)
 
     def length_map(q):
-        return weight_var * expect(lambda u: phi(u) ** 2, q) + bias_var
+        return weight_var * expect(lambda phi, dphi, d2phi: phi**2, q) + bias_var
 
     def slope(q):
         # chi_q = dF/dq = sw^2 E[phi'^2 + phi phi''] (Gaussian integration by parts), which,
         # unlike autodiff through sqrt(q), stays finite at q = 0. With a custom backward pass
         # (the lifted sigmoid) it is only an estimate of dF/dq: it steers the Newton steps and
         # the "attracting" test, while q* itself is decided by the residual F(q) - q.
-        return weight_var * expect(lambda u: dphi(u) ** 2 + phi(u) * d2phi(u), q)
+        return weight_var * expect(lambda phi, dphi, d2phi: dphi**2 + phi * d2phi, q)
 
     def residual(q):
         return length_map(q) - q
@@ -157,7 +161,7 @@ def _solve(activation, weight_var, bias_var, q_init, nodes, weights, max_iter):
     q_star = jnp.where(growing, jnp.inf, jnp.abs(q_last))  # abs: no -0.0
     # chi1 at q* = 0 is its limit q -> 0+ (ReLU: sw^2/2, not relu'(0)^2 sw^2).
     q_chi = jnp.maximum(q_last, tiny)
-    chi1 = weight_var * expect(lambda u: dphi(u) ** 2, q_chi)
+    chi1 = weight_var * expect(lambda phi, dphi, d2phi: dphi**2, q_chi)
     log_chi1 = jnp.log(chi1)
     # chi1 within rounding of 1 (ReLU at sw^2 = 2) is the critical point: xi_nabla = inf.
     depth_scale = jnp.where(jnp.abs(log_chi1) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi1)
@@ -247,7 +251,7 @@ def _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter) -> 
     weight_var, bias_var = np.broadcast_arrays(weight_var, bias_var)
     with x64_context("float64"):
         result = _solve(
-            activation,
+            *activation_choice(activation),
             jnp.asarray(weight_var, jnp.float64),
             jnp.asarray(bias_var, jnp.float64),
             jnp.asarray(q_init, jnp.float64),
@@ -304,3 +308,171 @@ def critical_weight_var(
         i = first_critical(grid)
         lo, hi = (lo if i == 0 else float(grid[i - 1])), (hi if i == len(grid) else float(grid[i]))
     return hi
+
+
+# ------------------------------------------------------------------------------------------------
+# Depth scales: how fast a deep network forgets its input's length and its inputs' correlation
+
+
+class DepthScales(NamedTuple):
+    """Mean-field depth scales of one ``(activation, sw^2, sb^2)``; arrays broadcast together.
+
+    Attributes:
+      q_star, chi1, converged: as in ``MeanField``.
+      c_star: the attracting fixed point of the correlation map in ``[0, 1]``: 1 in the ordered
+        phase (``chi1 <= 1``: two inputs become one), below 1 in the chaotic phase; ``nan``
+        where there is no finite ``q*``.
+      chi_q: ``sw^2 E[phi'(u)^2 + phi(u) phi''(u)]`` at ``q*``, the slope of the length map.
+      chi_c: ``sw^2 E[phi'(u1) phi'(u2)]`` at ``c*``, the slope of the correlation map there
+        (``chi1`` where ``c* = 1``).
+      xi_q: ``-1/ln chi_q``, the depth over which ``q^l`` settles e-fold towards ``q*``.
+      xi_c: ``-1/ln chi_c``, the depth over which ``c^l`` settles e-fold towards ``c*``;
+        ``inf`` on the critical line, where it diverges.
+      xi_grad: ``MeanField.depth_scale``, ``-1/ln chi1`` (signed: negative where gradients
+        explode).
+    """
+
+    q_star: np.ndarray
+    c_star: np.ndarray
+    chi1: np.ndarray
+    chi_q: np.ndarray
+    chi_c: np.ndarray
+    xi_q: np.ndarray
+    xi_c: np.ndarray
+    xi_grad: np.ndarray
+    converged: np.ndarray
+
+
+_BISECTIONS = 48  # c* to 2^-48 ~ 4e-15
+
+
+def _scale(chi):
+    log_chi = jnp.log(chi)
+    return jnp.where(jnp.abs(log_chi) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi)
+
+
+@functools.partial(jax.jit, static_argnames="entries")
+def _correlation_solve(entries, index, weight_var, bias_var, q_star, chi1, nodes, weights,
+                       nodes2, weights2):  # fmt: skip
+    """``(c*, chi_q, chi_c)`` for flat arrays, given ``q*`` and ``chi1`` from ``_solve``;
+    ``entries[index]`` is the activation, ``index`` traced."""
+    phi = activation_fn(entries, index)
+
+    def dphi(u):
+        return derivative(phi, u)
+
+    def d2phi(u):
+        return derivative(dphi, u)
+
+    finite = jnp.isfinite(q_star)
+    q = jnp.where(finite, q_star, 1.0)
+    root = jnp.sqrt(q)[:, None]
+    u = root * nodes
+    chi_q = weight_var * jnp.sum(weights * (dphi(u) ** 2 + phi(u) * d2phi(u)), axis=-1)
+    # The pair (u1, u2) with E[u1^2] = E[u2^2] = q and correlation c, on a product grid of the
+    # same half-line rule: u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2).
+    z1, z2 = nodes2[:, None], nodes2[None, :]
+    w2 = weights2[:, None] * weights2[None, :]
+    u1 = root[:, :, None] * z1
+
+    def pair(f, g, c):
+        c = c[:, None, None]
+        u2 = root[:, :, None] * (c * z1 + jnp.sqrt(jnp.maximum(1.0 - c**2, 0.0)) * z2)
+        return jnp.sum(w2 * f(u1) * g(u2), axis=(-2, -1))
+
+    def residual(c):  # C(c) - c, C the correlation map
+        return (weight_var * pair(phi, phi, c) + bias_var) / jnp.maximum(q, 1e-300) - c
+
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        above = residual(mid) > 0  # below c*: the map pushes c up
+        return jnp.where(above, mid, lo), jnp.where(above, hi, mid)
+
+    zeros = jnp.zeros_like(q)
+    lo, hi = jax.lax.fori_loop(0, _BISECTIONS, bisect, (zeros, zeros + 1.0))
+    c_star = jnp.where(chi1 <= 1.0, 1.0, 0.5 * (lo + hi))
+    chi_c = jnp.where(c_star >= 1.0, chi1, weight_var * pair(dphi, dphi, c_star))
+    nan = jnp.nan
+    return (
+        jnp.where(finite, c_star, nan),
+        jnp.where(finite, chi_q, nan),
+        jnp.where(finite, chi_c, nan),
+    )
+
+
+def depth_scales(
+    activation: str,
+    weight_var,
+    bias_var,
+    *,
+    n_nodes: int = 400,
+    n_nodes_2d: int = 48,
+    max_iter: int = 2000,
+) -> DepthScales:
+    """``q*``, ``c*``, ``chi1`` and the depth scales ``xi_q``, ``xi_c``, ``xi_grad`` on a grid.
+
+    Extends ``mean_field`` (whose ``q*`` and ``chi1`` it uses) with the correlation map of two
+    inputs (Poole et al. 2016, eq. 5; Schoenholz et al. 2017, eqs. 4-9):
+
+        c^l = (sw^2 E[phi(u1) phi(u2)] + sb^2) / q*,   E[u1^2] = E[u2^2] = q*,
+        corr(u1, u2) = c^{l-1},
+
+    whose fixed point ``c*`` is found by bisection on ``[0, 1]`` (``c = 1`` is always fixed; it
+    attracts where ``chi1 <= 1``), and the slopes of both maps at their fixed points:
+
+        chi_q = sw^2 E[phi'(u)^2 + phi(u) phi''(u)],   chi_c = sw^2 E[phi'(u1) phi'(u2)] at c*,
+
+    with ``xi_q = -1/ln chi_q``, ``xi_c = -1/ln chi_c`` (``chi_c = chi1`` at ``c* = 1``, so in
+    the ordered phase ``xi_c = xi_grad``; on the critical line ``xi_c`` diverges) and
+    ``xi_grad = -1/ln chi1``. Two-dimensional expectations use the product of ``_quadrature``'s
+    half-line rule with ``n_nodes_2d`` nodes per axis: the kink of ``phi(u2)`` lies on a slanted
+    line there, so ReLU's correlation map is right to ~1e-5 (against its closed form, the
+    arc-cosine kernel), smooth activations' to ~1e-10.
+
+    Args:
+      activation: a key of ``ACTIVATIONS``.
+      weight_var, bias_var: ``sw^2``, ``sb^2 >= 0``, numbers or arrays that broadcast.
+      n_nodes: nodes of the one-dimensional rule (``mean_field``'s).
+      n_nodes_2d: nodes per axis of the two-dimensional rule, even, in [2, 400].
+      max_iter: most iterations of the length map (``mean_field``'s); fewer make a large
+        grid faster where ``q`` diverges slowly (it is then reported as diverging).
+
+    Returns:
+      A ``DepthScales`` of NumPy float64 arrays of the broadcast shape.
+
+    Example:
+      >>> d = depth_scales("tanh", [0.5, 1.5], 0.0)
+      >>> d.c_star.round(12).tolist(), round(float(d.xi_c[0]), 4)  # xi_c = -1/ln(0.5)
+      ([1.0, 0.0], 1.4427)
+
+    References:
+      Poole et al., "Exponential expressivity in deep neural networks through transient chaos",
+      NeurIPS 2016. Schoenholz et al., "Deep information propagation", ICLR 2017, sec. 3.
+    """
+    mf = mean_field(activation, weight_var, bias_var, n_nodes=n_nodes, max_iter=max_iter)
+    n_nodes_2d = check_int("n_nodes_2d", n_nodes_2d, 2, 400)
+    if n_nodes_2d % 2:
+        raise ValueError(f"n_nodes_2d must be even (nodes on each side of 0); got {n_nodes_2d}.")
+    weight_var, bias_var = np.broadcast_arrays(
+        np.asarray(weight_var, np.float64), np.asarray(bias_var, np.float64)
+    )
+    shape = weight_var.shape
+    nodes, weights = _quadrature(n_nodes)
+    nodes2, weights2 = _quadrature(n_nodes_2d)
+    with x64_context("float64"):
+        c_star, chi_q, chi_c = (
+            np.asarray(v).reshape(shape)
+            for v in _correlation_solve(
+                *activation_choice(activation),
+                *(jnp.asarray(np.ravel(v), jnp.float64) for v in (weight_var, bias_var)),
+                jnp.asarray(np.ravel(np.where(mf.converged, mf.q_star, np.inf)), jnp.float64),
+                jnp.asarray(np.ravel(mf.chi1), jnp.float64),
+                *(jnp.asarray(v, jnp.float64) for v in (nodes, weights, nodes2, weights2)),
+            )
+        )
+        xi_q = np.asarray(_scale(jnp.asarray(chi_q)))
+        xi_c = np.asarray(_scale(jnp.asarray(chi_c)))
+    return DepthScales(
+        mf.q_star, c_star, mf.chi1, chi_q, chi_c, xi_q, xi_c, mf.depth_scale, mf.converged
+    )

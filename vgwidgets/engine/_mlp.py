@@ -17,14 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import derivative, get_activation
+
 from ._boundary import prepare, to_arrays
 from ._clipping import clip_by_mode, global_norm
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
-from ._losses import get_loss
+from ._losses import Loss
 from ._network import scan_layers
 from ._normalization import NormState
+from ._switch import chosen
 from ._validate import check_array, check_float
 
 
@@ -112,33 +113,35 @@ def _per_layer_norms(grads: MLPParams):
     return _scaled_norm(grads.b_hidden, -1), w_norm
 
 
+def _cost(loss: Loss, logits, y):
+    return loss.fn(logits, y)
+
+
 @functools.partial(jax.jit, static_argnames="structure")
 def _probe(
     structure: Structure, params: MLPParams, x, y, traced: Traced, state, saturation
 ) -> LayerProbe:
     """``probe``'s compiled core: arrays in (``to_arrays``), a ``LayerProbe`` out."""
-    act = get_activation(structure.activation)
-
     def summarize(layer, p):
         """One layer's statistics, taken inside the scan (no stacks of activations kept)."""
-        z, a = (jax.lax.stop_gradient(layer[name]) for name in ("z", "a"))
-        u = jax.lax.stop_gradient(layer["u"]) if "u" in layer else z
-        checked = (z, a) if u is z else (z, u, a)
+        z, u, a, phi = (jax.lax.stop_gradient(layer[name]) for name in ("z", "u", "a", "phi"))
+        saturated = jnp.mean(jnp.abs(layer["slope"]) <= saturation * layer["bound"])
+        dead = jnp.mean(jnp.all(phi == 0, axis=0))
         return (
             jnp.mean(a),
             jnp.std(a),
             jnp.std(z),
-            jnp.mean(jnp.abs(derivative(act.at(p), u)) <= saturation * act.max_derivative_at(p)),
-            jnp.mean(jnp.all(act.at(p)(u) == 0, axis=0)),
-            functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(s)) for s in checked]),
-            functools.reduce(jnp.logical_and, [jnp.all(~jnp.isnan(s)) for s in checked]),
+            saturated.astype(z.dtype),
+            dead.astype(z.dtype),
+            functools.reduce(jnp.logical_and, [jnp.all(jnp.isfinite(s)) for s in (z, u, a)]),
+            functools.reduce(jnp.logical_and, [jnp.all(~jnp.isnan(s)) for s in (z, u, a)]),
         )
 
     def mean_loss(params):
         logits, summaries, active, norm_state = scan_layers(
             structure, params, x, traced, state, emit=summarize
         )
-        cost = jnp.mean(get_loss(structure.loss).fn(logits, y))
+        cost = jnp.mean(chosen(structure.losses, traced.loss, _cost, logits, y))
         return cost, (summaries, active, norm_state)
 
     (loss, (summaries, active, norm_state)), grads = jax.value_and_grad(
@@ -184,11 +187,12 @@ def probe(
 ) -> LayerProbe:
     """Per-layer gradient norms and activation statistics of ``config``'s network on ``(x, y)``.
 
-    One jit-compiled forward and backward pass. ``config.depth``, the scales,
-    ``activation_param``, ``residual_every``, ``clip``, ``clip_threshold``, ``saturation``,
-    ``train`` and ``momentum`` are traced: changing them (``depth <= max_depth``) compiles
-    nothing new; a new ``structure`` or batch shape does. Pure: batch normalization's running
-    statistics go in as ``state`` and come out as ``norm_state``.
+    One jit-compiled forward and backward pass, compiled once per shape and dtype: every
+    other field of ``config`` (``activation``, ``loss``, ``norm``, ``clip`` included, and
+    ``depth <= max_depth``), ``saturation``, ``train`` and ``momentum`` are traced, so changing
+    them compiles nothing new; a new ``structure`` or batch shape does (see ``MLPConfig``).
+    Pure: batch normalization's running statistics go in as ``state`` and come out as
+    ``norm_state``.
 
     Args:
       config: the network (its ``depth`` selects how many of the padded layers run).

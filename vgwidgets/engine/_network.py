@@ -8,8 +8,8 @@ with ``a_0 = x``, ``N_l`` the configured normalization (identity for "none"), ``
 activation's parameter (PReLU: the layer's learned slope), and the skip ``a_{l-k}`` added at
 every ``k``-th layer ``l > k`` for ``k = residual_every > 0``; the output is
 ``a_depth W_out + b_out``. Layers past ``depth`` leave ``a`` (and the running statistics)
-unchanged: ``depth``, ``k``, ``p``, ``train`` and ``momentum`` are traced, so moving them
-compiles nothing new.
+unchanged: ``depth``, ``k``, ``p``, ``train``, ``momentum`` and the choices of ``phi`` and
+``N_l`` are traced, so moving them compiles nothing new.
 
 References:
   He, Zhang, Ren, Sun, "Deep residual learning for image recognition", CVPR 2016.
@@ -25,11 +25,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._activations import get_activation
+from ._activations import trainable
 from ._boundary import prepare, to_arrays
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
 from ._normalization import NormState, normalize
+from ._switch import activate
 
 
 class MLPOutput(NamedTuple):
@@ -60,17 +61,26 @@ class MLPOutput(NamedTuple):
         return MLPOutput(np.asarray(self.out), z, u, a, active, state)
 
 
-def layer_params(structure: Structure, params: MLPParams, act_param):
-    """The activation parameter of every hidden layer: ``(max_depth,)``."""
-    act = get_activation(structure.activation)
-    if act.param is not None and act.param.trainable:
-        return params.slope
-    return jnp.broadcast_to(jnp.asarray(act_param, params.slope.dtype), params.slope.shape)
+def layer_params(structure: Structure, params: MLPParams, traced: Traced):
+    """The activation parameter of every hidden layer, ``(max_depth,)``: the learned slopes
+    ``params.slope`` for an activation that learns its parameter (PReLU), else
+    ``traced.activation_param`` in every layer (``slope`` then gets a zero gradient)."""
+    fixed = jnp.broadcast_to(
+        jnp.asarray(traced.activation_param, params.slope.dtype), params.slope.shape
+    )
+    return jnp.where(trainable(structure.activations, traced.activation), params.slope, fixed)
+
+
+# What ``scan_layers`` gives ``emit`` of each hidden layer: ``z = a_{l-1} W_l + b_l``;
+# ``u = N_l(z)`` (``z`` without a normalization); ``a``, the layer's output, skip included;
+# ``phi = phi(u)``, before the skip; ``slope = phi'(u)`` and ``bound = sup |phi'|`` (a scalar),
+# neither with a gradient.
+LAYER_ARRAYS = ("z", "u", "a", "phi", "slope", "bound")
 
 
 def _keep_arrays(layer: dict, p) -> dict:
-    """``scan_layers``'s default ``emit``: the layer's ``z``, ``a`` and (if normalized) ``u``."""
-    return {name: layer[name] for name in ("z", "u", "a") if name in layer}
+    """``scan_layers``'s default ``emit``: the layer's ``z``, ``u`` and ``a``."""
+    return {name: layer[name] for name in ("z", "u", "a")}
 
 
 def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, state, *,
@@ -81,52 +91,58 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
       structure: the network's static part.
       params: ``MLPParams`` as arrays.
       x: ``(batch, n_in)``.
-      traced: a ``Traced`` of arrays (``to_arrays``); its ``depth``, ``activation_param``,
-        ``residual_every``, ``train`` and ``momentum`` are used here.
+      traced: a ``Traced`` of arrays (``to_arrays``); its ``depth``, ``activation``, ``norm``,
+        ``activation_param``, ``residual_every``, ``train`` and ``momentum`` are used here.
       state: a ``NormState`` of arrays.
       emit: ``(layer, p) -> pytree``, what to keep of each hidden layer, given the layer's
-        ``{"z", "a"[, "u"]}`` (``a`` with its skip added) and its activation parameter ``p``;
-        the results are stacked along a leading ``max_depth`` axis. Keeping per-layer
-        summaries instead of the ``(batch, width)`` arrays spares the compiled program three
+        arrays ``{name: layer[name] for name in LAYER_ARRAYS}`` and its activation parameter
+        ``p``; the results are stacked along a leading ``max_depth`` axis. Keeping per-layer
+        summaries instead of the ``(batch, width)`` arrays spares the compiled program the
         ``(max_depth, batch, width)`` stacks (``probe`` does this).
 
     Returns:
       ``(logits, stacked emits, active, norm_state)``.
 
-    The scan carries only what ``structure.norm`` uses: no running statistics without batch
-    normalization, no normalized stack without a normalization (a smaller program compiles
-    faster)."""
-    act, norm = get_activation(structure.activation), structure.norm
+    The activation and the normalization are traced choices: each layer runs only the chosen
+    activation's branch of a ``jax.lax.switch`` over ``structure.activations``
+    (``_switch.activate``, whose backward pass holds no conditional), and selects among the
+    normalizations arithmetically (``normalize``). The
+    running statistics are carried whatever the normalization; only batch normalization in
+    training mode changes them."""
     depth, k = traced.depth, traced.residual_every
     k_safe = jnp.maximum(k, 1)
     per_layer = {
         "b": params.b_hidden,
-        "p": layer_params(structure, params, traced.activation_param),
+        "p": layer_params(structure, params, traced),
+        "scale": params.norm_scale,
+        "shift": params.norm_shift,
+        "mean": state.mean,
+        "var": state.var,
     }
-    if norm != "none":
-        per_layer.update(scale=params.norm_scale, shift=params.norm_shift)
-    if norm == "batch":
-        per_layer.update(mean=state.mean, var=state.var)
+
+    # Rematerialized: the backward pass recomputes the normalization from z instead of saving
+    # residuals, which XLA's conditional would copy or zero-fill for every branch per layer.
+    @jax.checkpoint
+    def _normalize(z, scale, shift, mean, var):
+        return normalize(
+            traced.norm, z, scale, shift, mean, var, train=traced.train, momentum=traced.momentum
+        )
+
+    def post(z, v):
+        """Layer ``l`` after its matrix product: ``LAYER_ARRAYS`` and the running statistics."""
+        u, mean, var = _normalize(z, v["scale"], v["shift"], v["mean"], v["var"])
+        a, slope, bound = activate(structure.activations, traced.activation, v["p"], u)
+        return {"z": z, "u": u, "a": a, "phi": a, "slope": slope, "bound": bound,
+                "mean": mean, "var": var}  # fmt: skip
 
     def hidden(a_prev, w, v):
-        """One layer from the per-layer values ``v``: ``{"z", "a"[, "u"][, "mean", "var"]}``."""
-        z = a_prev @ w + v["b"]
-        scale, shift, mean, var = (v.get(name) for name in ("scale", "shift", "mean", "var"))
-        u, mean, var = normalize(
-            norm, z, scale, shift, mean, var, train=traced.train, momentum=traced.momentum
-        )
-        out = {"z": z, "a": act.at(v["p"])(u)}
-        if norm != "none":
-            out["u"] = u
-        if norm == "batch":
-            out.update(mean=mean, var=var)
-        return out
+        """One layer from the per-layer values ``v``."""
+        return post(a_prev @ w + v["b"], v)
 
     def record(out, p):
         """What the scan stacks for one layer: ``emit``'s part and the running statistics."""
-        kept = {"emit": emit({name: out[name] for name in ("z", "u", "a") if name in out}, p)}
-        if norm == "batch":
-            kept.update(mean=out["mean"], var=out["var"])
+        kept = {"emit": emit({name: out[name] for name in LAYER_ARRAYS}, p)}
+        kept.update(mean=out["mean"], var=out["var"])
         return kept
 
     first = hidden(x, params.w_first, {name: value[0] for name, value in per_layer.items()})
@@ -139,9 +155,9 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         out["a"] = jnp.where(block_end & (l > k), out["a"] + skip, out["a"])
         live = l <= depth
         skip = jnp.where(live & block_end, out["a"], skip)
-        if norm == "batch":  # a layer past depth keeps its running statistics
-            out.update(mean=jnp.where(live, out["mean"], v["mean"]))
-            out.update(var=jnp.where(live, out["var"], v["var"]))
+        # a layer past depth keeps its running statistics
+        out.update(mean=jnp.where(live, out["mean"], v["mean"]))
+        out.update(var=jnp.where(live, out["var"], v["var"]))
         return (jnp.where(live, out["a"], a), skip), record(out, v["p"])
 
     # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
@@ -159,7 +175,7 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         a_last @ params.w_out + params.b_out,
         stacks["emit"],
         jnp.arange(structure.max_depth) < depth,
-        NormState(stacks["mean"], stacks["var"]) if norm == "batch" else state,
+        NormState(stacks["mean"], stacks["var"]),
     )
 
 
@@ -185,7 +201,7 @@ def run_network(structure: Structure, params: MLPParams, x, traced: Traced, stat
       (3, 5, 4)
     """
     logits, kept, active, norm_state = scan_layers(structure, params, x, traced, state)
-    return MLPOutput(logits, kept["z"], kept.get("u", kept["z"]), kept["a"], active, norm_state)
+    return MLPOutput(logits, kept["z"], kept["u"], kept["a"], active, norm_state)
 
 
 @functools.partial(jax.jit, static_argnames="structure")
@@ -198,8 +214,9 @@ def apply_mlp(
 ) -> MLPOutput:
     """The network's forward pass: output, and every hidden layer's ``z``, ``u`` and ``a``.
 
-    One jit-compiled call; ``depth``, ``activation_param``, ``residual_every``, ``train`` and
-    ``momentum`` are traced, so moving them compiles nothing new.
+    One jit-compiled call, compiled once per shape and dtype: every other field of ``config``
+    (``activation`` and ``norm`` included), ``train`` and ``momentum`` are traced, so moving
+    them compiles nothing new (see ``MLPConfig``).
 
     Args:
       config: the network.

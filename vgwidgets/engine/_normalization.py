@@ -34,6 +34,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ._switch import chosen
+
 NORMS = ("none", "batch", "layer")
 EPS = 1e-5  # added to the variance, as in PyTorch and flax
 
@@ -102,10 +104,33 @@ def layer_norm(z, scale, shift):
     return scale * (z - mean) / jnp.sqrt(var + EPS) + shift
 
 
-def normalize(kind: str, z, scale, shift, mean, var, *, train, momentum):
-    """``(u, mean, var)`` for ``kind`` in ``NORMS`` ("none": ``u = z``, statistics unchanged)."""
-    if kind == "batch":
+def normalize(kind, z, scale, shift, mean, var, *, train, momentum):
+    """``(u, mean, var)`` for ``NORMS[kind]`` ("none": ``u = z``, statistics unchanged).
+
+    Args:
+      kind: an index into ``NORMS`` (int32; may be traced: ``jax.lax.switch`` runs only the
+        chosen normalization), or its name.
+      z, scale, shift, mean, var, train, momentum: as ``batch_norm`` takes them; layer
+        normalization and "none" leave ``mean`` and ``var`` as they are.
+
+    Returns:
+      ``(u, mean, var)``.
+
+    Example:
+      >>> z = jnp.array([[1.0, 3.0]])
+      >>> u, _, _ = normalize(jnp.int32(2), z, 1.0, 0.0, jnp.zeros(2), jnp.ones(2),
+      ...                     train=True, momentum=0.1)
+      >>> [round(float(t), 3) for t in u[0]]
+      [-1.0, 1.0]
+    """
+    if isinstance(kind, str):
+        kind = NORMS.index(kind)
+    return chosen(NORMS, kind, _normalize_by_name, z, scale, shift, mean, var, train, momentum)
+
+
+def _normalize_by_name(name, z, scale, shift, mean, var, train, momentum):
+    if name == "batch":
         return batch_norm(z, scale, shift, mean, var, train=train, momentum=momentum)
-    if kind == "layer":
+    if name == "layer":
         return layer_norm(z, scale, shift), mean, var
     return z, mean, var

@@ -10,16 +10,14 @@ import jax.numpy as jnp
 from ._boundary import check_config, check_key, fresh_norm_state
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams
-from ._initializers import get_initializer
+from ._initializers import INITIALIZERS, Initializer
 from ._normalization import NormState
+from ._switch import chosen
 
 
-@functools.partial(jax.jit, static_argnames=("shape", "initializer", "dtype"))
-def _init(shape, initializer, dtype, key, weight_scale, bias_scale, slope) -> MLPParams:
-    """Compiled once per ``(shape, initializer, dtype)``: the activation, loss and norm do not
-    change what is drawn, and the scales and the slope are traced."""
-    init = get_initializer(initializer)
-    dtype = jnp.float64 if dtype == "float64" else jnp.float32
+def _draw(init: Initializer, key, *, shape, dtype):
+    """Unit-scale draws of every weight and bias with one initializer:
+    ``(w_first, w_hidden, b_hidden, w_out, b_out)``."""
     n_in, width, n_out, max_depth = shape
 
     # Every array draws from its own fold of the key, numbered so that no number depends on
@@ -34,6 +32,19 @@ def _init(shape, initializer, dtype, key, weight_scale, bias_scale, slope) -> ML
     # vmap over keys: each hidden layer's matrix is its own draw (orthogonal per layer).
     w_hidden = jax.vmap(lambda i: init.weight(fold(3 + 2 * i), (width, width), dtype))(hidden[1:])
     b_hidden = jax.vmap(lambda i: init.bias(fold(4 + 2 * i), (width,), dtype))(hidden)
+    return w_first, w_hidden, b_hidden, w_out, b_out
+
+
+@functools.partial(jax.jit, static_argnames=("shape", "initializers", "dtype"))
+def _init(shape, initializers, dtype, key, index, weight_scale, bias_scale, slope) -> MLPParams:
+    """Compiled once per ``(shape, dtype)`` (and registry): the initializer is the traced
+    ``index`` into ``initializers``, a ``jax.lax.switch`` that draws with the chosen one only;
+    the scales and the slope are traced too."""
+    dtype = jnp.float64 if dtype == "float64" else jnp.float32
+    max_depth, width = shape[3], shape[1]
+    w_first, w_hidden, b_hidden, w_out, b_out = chosen(
+        initializers, index, functools.partial(_draw, shape=shape, dtype=dtype), key
+    )
     weight_scale = jnp.asarray(weight_scale, dtype)
     bias_scale = jnp.asarray(bias_scale, dtype)
     return MLPParams(
@@ -53,7 +64,8 @@ def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
 
     ``W = weight_scale * draw`` and ``b = bias_scale * N(0, 1)`` (see ``INITIALIZERS``);
     PReLU slopes start at the config's ``activation_param``, normalization scales at 1 and
-    shifts at 0. Compiled once per sizes, initializer and dtype.
+    shifts at 0. Compiled once per sizes and dtype: the initializer is a traced choice, so
+    moving it compiles nothing new (see ``MLPConfig``).
 
     Args:
       config: the network.
@@ -76,8 +88,8 @@ def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
     s, t = config.structure, config.traced
     with x64_context(config.dtype):
         return _init(
-            tuple(s[:4]), s.initializer, s.dtype, key, t.weight_scale, t.bias_scale,
-            t.activation_param,
+            tuple(s[:4]), tuple(INITIALIZERS.values()), s.dtype, key, t.initializer,
+            t.weight_scale, t.bias_scale, t.activation_param,
         )  # fmt: skip
 
 

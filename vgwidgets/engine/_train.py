@@ -44,15 +44,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._activations import derivative, get_activation
 from ._boundary import check_config, check_key, check_params, to_arrays
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
-from ._losses import get_loss
+from ._losses import Loss
 from ._mlp import _per_layer_norms
-from ._network import layer_params, run_network
+from ._network import scan_layers
 from ._normalization import NormState
 from ._params import init_mlp
+from ._switch import chosen
 from ._validate import check_array, check_choice, check_float, check_int
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -275,15 +275,32 @@ def make_optimizer(
     )
 
 
+class _Layers(NamedTuple):
+    """What the forward pass keeps of each hidden layer, stacked: ``(max_depth, ...)``."""
+
+    a: jax.Array
+    slope: jax.Array  # phi'(u), no gradient
+    bound: jax.Array  # sup |phi'|, (max_depth,)
+
+
+def _keep(layer: dict, p) -> _Layers:
+    return _Layers(layer["a"], layer["slope"], layer["bound"])
+
+
+def _loss(loss: Loss, logits, y):
+    return loss.fn(logits, y)
+
+
 def _forward(structure: Structure, params, x, traced: Traced, state, train):
     """The one call of the engine's forward pass in this module."""
-    return run_network(structure, params, x, traced._replace(train=train), state)
+    return scan_layers(structure, params, x, traced._replace(train=train), state, emit=_keep)
 
 
 def _cost(structure, params, x, labels, traced, state, train):
-    out = _forward(structure, params, x, traced, state, train)
-    y = jax.nn.one_hot(labels, structure.n_out, dtype=out.out.dtype)
-    return jnp.mean(get_loss(structure.loss).fn(out.out, y)), out
+    logits, layers, active, norm_state = _forward(structure, params, x, traced, state, train)
+    y = jax.nn.one_hot(labels, structure.n_out, dtype=logits.dtype)
+    cost = jnp.mean(chosen(structure.losses, traced.loss, _loss, logits, y))
+    return cost, (logits, layers, active, norm_state)
 
 
 def _batch(carry: _Carry, n: int, batch_size: int):
@@ -319,9 +336,7 @@ def _step(structure, opt, traced, x, labels, batch_size, carry: _Carry, apply=Tr
     params = optax.apply_updates(carry.params, updates)
     ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params)
     first_bad = jnp.where((carry.first_bad < 0) & ~ok & apply, carry.step + 1, carry.first_bad)
-    new = _Carry(
-        params, opt_state, out.norm_state, carry.step + 1, first_bad, carry.data_key, perm
-    )
+    new = _Carry(params, opt_state, out[3], carry.step + 1, first_bad, carry.data_key, perm)
     new = jax.tree_util.tree_map(lambda n, o: jnp.where(apply, n, o), new, carry)
     return new, loss, grads, updates, out
 
@@ -336,7 +351,7 @@ def _hist(values, low, high, bins):
 
 def _eval(structure, params, x, labels, traced, state):
     loss, out = _cost(structure, params, x, labels, traced, state, False)
-    return loss, jnp.mean(jnp.argmax(out.out, axis=-1) == labels)
+    return loss, jnp.mean(jnp.argmax(out[0], axis=-1) == labels)
 
 
 @functools.partial(jax.jit, static_argnames=("structure", "kind"))
@@ -373,27 +388,25 @@ def _record(structure, kind, batch_size, bins, traced, hyper, data, carry: _Carr
     _, update_w = _per_layer_norms(updates)
     _, param_w = _per_layer_norms(params)
     ratio = update_w / param_w
-    act = get_activation(structure.activation)
-    p = layer_params(structure, params, traced.activation_param)
-    a, u = jax.lax.stop_gradient(out.a), jax.lax.stop_gradient(out.u)
+    _, layers, active, _ = out
+    a = jax.lax.stop_gradient(layers.a)
 
-    def layer_stats(a_l, u_l, p_l):
-        slope = jnp.abs(derivative(act.at(p_l), u_l))
+    def layer_stats(a_l, slope_l, bound_l):
+        slope = jnp.abs(slope_l)
         return (
             jnp.mean(a_l),
             jnp.std(a_l),
-            jnp.mean(slope <= hyper.saturation * act.max_derivative_at(p_l)),
-            jnp.mean(jnp.all(slope == 0, axis=0)),
+            jnp.mean(slope <= hyper.saturation * bound_l).astype(a_l.dtype),
+            jnp.mean(jnp.all(slope == 0, axis=0)).astype(a_l.dtype),
             _hist(a_l, -hyper.act_range, hyper.act_range, bins),
         )
 
-    mean, std, saturated, dead, act_hist = jax.vmap(layer_stats)(a, u, p)
+    mean, std, saturated, dead, act_hist = jax.vmap(layer_stats)(a, layers.slope, layers.bound)
 
     def log_hist(g):
         return _hist(jnp.log10(jnp.abs(g)), hyper.grad_low, hyper.grad_high, bins)
 
     grad_hist = jnp.concatenate([log_hist(grads.w_first)[None], jax.vmap(log_hist)(grads.w_hidden)])
-    active = out.active
     per_layer = [
         jnp.where(active if v.ndim == 1 else active[:, None], v, jnp.zeros_like(v))
         for v in (grad_w, grad_b, ratio, mean, std, saturated, dead, act_hist, grad_hist)

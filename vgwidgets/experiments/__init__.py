@@ -7,7 +7,7 @@ The theory behind each explorer lives here too, so that a widget only wires cont
 (``FixComparison``), ``activation_curve`` (the curves ``ChainExplorer`` draws).
 """
 
-from . import _glorot, _meanfield_repro
+from . import _glorot, _jacobian_repro, _meanfield_repro, _trainable_repro
 from ._curves import ActivationCurve, activation_curve
 from ._data import Digits, digits_split, load_digits
 from ._fixes import (
@@ -24,9 +24,28 @@ from ._fixes import (
     ratio_trend,
 )
 from ._glorot import BackpropStd, measure_backprop_std
+from ._jacobian_repro import cases as jacobian_cases
 from ._meanfield_repro import GradientRate, measure_gradient_rate
 from ._nielsen import REPRODUCTIONS as _NIELSEN
+from ._phase import (
+    MAP_OPTIONS,
+    MEASURED_BIAS_VARS,
+    MEASURED_CONFIG,
+    MEASURED_WEIGHT_VARS,
+    PHASE_BIAS_VARS,
+    PHASE_WEIGHT_VARS,
+    QUANTITIES,
+    PhaseMap,
+    critical_line,
+    measured_values,
+    phase_map,
+    quantity_values,
+)
 from ._nielsen import run_chain, run_speeds
+from ._long_range import REPRODUCTIONS as _LONG_RANGE
+from ._long_range import adding_batch, train_adding
+from ._pascanu import REPRODUCTIONS as _PASCANU
+from ._pascanu import run_cliff, spectrum_gap, through_time_bound, through_time_phase
 from ._regime import (
     REGIME_MAX_DEPTH,
     REGIME_N_OUT,
@@ -39,6 +58,16 @@ from ._regime import (
     regime_result,
 )
 from ._registry import Reproduction
+from ._trainable_repro import fit_multiplier
+from ._through_time import (
+    THROUGH_TIME_MAX_HIDDEN,
+    THROUGH_TIME_MAX_LENGTH,
+    ThroughTime,
+    through_time,
+    through_time_batch,
+    through_time_config,
+    unit_spectrum,
+)
 from ._training_repro import REPRODUCTIONS as _TRAINING
 
 REPRODUCTIONS: dict[str, Reproduction] = {
@@ -53,6 +82,22 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     "glorot-init": Reproduction(
         "glorot-init", _glorot.SUMMARY, _glorot.JSON_KEYS, _glorot.run, _glorot.format_table
     ),
+    "jacobian-spectrum": Reproduction(
+        "jacobian-spectrum",
+        _jacobian_repro.SUMMARY,
+        _jacobian_repro.JSON_KEYS,
+        _jacobian_repro.run,
+        _jacobian_repro.format_table,
+    ),
+    "trainable-depth": Reproduction(
+        "trainable-depth",
+        _trainable_repro.SUMMARY,
+        _trainable_repro.JSON_KEYS,
+        _trainable_repro.run,
+        _trainable_repro.format_table,
+    ),
+    **_PASCANU,
+    **_LONG_RANGE,
     **_TRAINING,
 }
 
@@ -60,7 +105,14 @@ __all__ = [
     "CLIP_THRESHOLD",
     "DEFAULT_SPECS",
     "FIX_MAX_DEPTH",
+    "MAP_OPTIONS",
+    "MEASURED_BIAS_VARS",
+    "MEASURED_CONFIG",
+    "MEASURED_WEIGHT_VARS",
     "NORM_NAMES",
+    "PHASE_BIAS_VARS",
+    "PHASE_WEIGHT_VARS",
+    "QUANTITIES",
     "REGIME_MAX_DEPTH",
     "REGIME_N_OUT",
     "REPRODUCTIONS",
@@ -71,18 +123,25 @@ __all__ = [
     "FixEntry",
     "FixSpec",
     "GradientRate",
+    "PhaseMap",
     "RegimeResult",
     "Reproduction",
     "activation_curve",
     "check_spec",
     "compare",
+    "critical_line",
+    "fit_multiplier",
     "digits_split",
     "initializer_gain",
+    "jacobian_cases",
     "load_digits",
     "measure_backprop_std",
     "measure_gradient_rate",
+    "measured_values",
+    "phase_map",
     "phase_of",
     "predicted_norms",
+    "quantity_values",
     "ratio",
     "ratio_trend",
     "regime_batch",
@@ -90,4 +149,17 @@ __all__ = [
     "regime_result",
     "run_chain",
     "run_speeds",
+    "run_cliff",
+    "spectrum_gap",
+    "through_time_bound",
+    "through_time_phase",
+    "THROUGH_TIME_MAX_HIDDEN",
+    "THROUGH_TIME_MAX_LENGTH",
+    "ThroughTime",
+    "through_time",
+    "through_time_batch",
+    "through_time_config",
+    "unit_spectrum",
+    "adding_batch",
+    "train_adding",
 ]

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..engine import Activation, derivative, get_activation
+from ..engine import ACTIVATIONS, Activation, derivative, evaluate_activation, get_activation
 
 CURVE_POINTS = 401  # fixed, so that each activation compiles once
 MIN_HALF_WIDTH = 6.0  # the curves always show z in [-6, 6] at least
@@ -71,8 +71,11 @@ def activation_curve(activation, around=()) -> ActivationCurve:
     half_width = max(MIN_HALF_WIDTH, 1.1 * float(np.abs(finite_z).max()) if finite_z.size else 0)
     half_width = min(half_width, _FLOAT32_MAX / 2)
     grid = _grid(jnp.float32(half_width))
+    if ACTIVATIONS.get(activation.name) is activation:  # one compiled program for all of them
+        phi, slope = evaluate_activation(activation.name, grid)
+    else:
+        phi, slope = activation.fn(grid), derivative(activation.fn, grid)
     return ActivationCurve(
         activation.name, activation.formula, activation.max_derivative, half_width,
-        np.asarray(grid),
-        np.asarray(activation.fn(grid)), np.asarray(derivative(activation.fn, grid)),
+        np.asarray(grid), np.asarray(phi), np.asarray(slope),
     )  # fmt: skip

@@ -138,10 +138,10 @@ def glorot_config(
     )
 
 
-@functools.partial(jax.jit, static_argnames="structure")
-def _per_example(structure, params, x, y, traced, state):
+@functools.partial(jax.jit, static_argnames=("structure", "activation", "loss"))
+def _per_example(structure, activation, loss, params, x, y, traced, state):
     """``(dC_i/ds_l, s_l)``, each ``(max_depth, batch, width)``."""
-    loss = get_loss(structure.loss).fn
+    loss = get_loss(loss).fn
     # One copy of the biases per example: d(sum_i C_i)/d b_copy[l, i] = dC_i/ds_l of example i.
     shape = (structure.max_depth, x.shape[0], structure.width)
     b = jnp.broadcast_to(params.b_hidden[:, None, :], shape)
@@ -151,7 +151,7 @@ def _per_example(structure, params, x, y, traced, state):
         return jnp.sum(loss(out.out, y)), out.z
 
     grads, z = jax.grad(cost, has_aux=True)(b)
-    slope = derivative(get_activation(structure.activation).at(traced.activation_param), z)
+    slope = derivative(get_activation(activation).at(traced.activation_param), z)
     return jnp.std(grads, axis=(1, 2)), jnp.mean(slope**2, axis=(1, 2))
 
 
@@ -206,14 +206,15 @@ def measure_backprop_std(
     seed = check_int("seed", seed, 0, 2**31 - 1)
     digits = load_digits()
     params = init_mlp(config, key=jax.random.key(seed))
-    # The structure minus the initializer: the compiled pass serves every initializer.
-    structure = config.structure._replace(initializer="normal")
+    structure = config.structure  # the initializer is traced: one program serves them all
     with x64_context(config.dtype):
         arrays, x, traced, state = to_arrays(
             structure, params, digits.x[:examples], config.traced, None
         )
         y = jnp.asarray(digits.y[:examples], x.dtype)
-        std, slope_sq = _per_example(structure, arrays, x, y, traced, state)
+        std, slope_sq = _per_example(
+            structure, config.activation, config.loss, arrays, x, y, traced, state
+        )
         w = np.asarray(params.w_hidden, np.float64)
     return BackpropStd(
         np.asarray(std, np.float64),

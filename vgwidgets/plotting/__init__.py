@@ -19,6 +19,7 @@ from ._chain_plot import (
 from ._figure import (
     FLOAT_MAX,
     MARK_HEIGHTS,
+    ShownFigure,
     agg_figure,
     clip_to_axis,
     figure_png,
@@ -26,6 +27,21 @@ from ._figure import (
     unplaceable_note,
 )
 from ._fix_plot import COLORS, FixArtists, FixCurve, FixPlotData, fix_figure, update_fix_figure
+from ._gradient_flow import (
+    UPDATE_RATIO_GUIDE,
+    GradientFlowPlotData,
+    gradient_flow_data,
+    plot_gradient_flow,
+)
+from ._jacobian_plot import jacobian_figure
+from ._phase_plot import PhaseArtists, PhasePlotData, phase_figure, update_phase_map
+from ._recurrent_plot import (
+    CELL_COLOURS,
+    RecurrentArtists,
+    RecurrentPlotData,
+    recurrent_figure,
+    update_recurrent_figure,
+)
 from ._train_plot import (
     RunPlotData,
     TrainingArtists,
@@ -38,6 +54,7 @@ from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
     RegimePlotData,
+    regime_artists,
     regime_figure,
     update_regime_figure,
 )
@@ -48,13 +65,18 @@ __all__ = [
     "MARK_HEIGHTS",
     "MAX_LAYERS",
     "PHASE_COLOURS",
+    "UPDATE_RATIO_GUIDE",
     "ChainArtists",
     "ChainPlotData",
     "FixArtists",
     "FixCurve",
     "FixPlotData",
+    "GradientFlowPlotData",
+    "PhaseArtists",
+    "PhasePlotData",
     "RegimeArtists",
     "RegimePlotData",
+    "ShownFigure",
     "RunPlotData",
     "TrainingArtists",
     "agg_figure",
@@ -63,8 +85,13 @@ __all__ = [
     "clip_to_axis",
     "figure_png",
     "fix_figure",
+    "gradient_flow_data",
+    "jacobian_figure",
     "log_limits",
+    "phase_figure",
     "plot_chain",
+    "plot_gradient_flow",
+    "regime_artists",
     "regime_figure",
     "render_training",
     "scrub_training_figure",
@@ -72,6 +99,12 @@ __all__ = [
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",
+    "update_phase_map",
     "update_regime_figure",
+    "CELL_COLOURS",
+    "RecurrentArtists",
+    "RecurrentPlotData",
+    "recurrent_figure",
+    "update_recurrent_figure",
     "update_training_figure",
 ]

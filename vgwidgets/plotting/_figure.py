@@ -33,10 +33,13 @@ FLOAT_MAX = {name: float(np.finfo(name).max) for name in ("float32", "float64")}
 MARK_HEIGHTS = {"inf": 0.975, "zero": 0.025, "nan": 0.5}
 
 
-def agg_figure(figsize, *, nrows: int = 1, ncols: int = 1, dpi: float = 100, **subplot_kw):
+def agg_figure(
+    figsize, *, nrows: int = 1, ncols: int = 1, dpi: float = 100, figure_class=Figure, **subplot_kw
+):
     """A ``Figure`` with an Agg canvas (never registered with pyplot) and its axes.
 
-    The axes are made with fixed title positions; ``subplot_kw`` goes to ``Figure.subplots``.
+    The axes are made with fixed title positions; ``subplot_kw`` goes to ``Figure.subplots``;
+    ``figure_class`` is ``Figure`` or a subclass (``ShownFigure``).
 
     Returns:
       ``(figure, axes)``, ``axes`` as ``Figure.subplots`` returns it.
@@ -46,7 +49,7 @@ def agg_figure(figsize, *, nrows: int = 1, ncols: int = 1, dpi: float = 100, **s
       >>> len(fig.axes)
       2
     """
-    figure = Figure(figsize=figsize, dpi=dpi)
+    figure = figure_class(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(figure)
     with matplotlib.rc_context(_FAST_RC):
         axes = figure.subplots(nrows, ncols, **subplot_kw)
@@ -111,6 +114,21 @@ def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     else:
         figure.savefig(buffer, format="png", dpi=dpi, pil_kwargs=fast)
     return buffer.getvalue()
+
+
+class ShownFigure(Figure):
+    """A ``Figure`` that a notebook shows when a cell ends with it, as a PNG.
+
+    A figure not made by pyplot has no display of its own in Jupyter unless pyplot was
+    imported (which registers the inline backend's formatter); this one brings its own.
+
+    Example:
+      >>> ShownFigure(figsize=(1, 1))._repr_png_()[:4]
+      b'\\x89PNG'
+    """
+
+    def _repr_png_(self) -> bytes:
+        return figure_png(self)
 
 
 def log_limits(*arrays) -> tuple[float, float]:

@@ -128,6 +128,21 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     """
     fig, (ax_grad, ax_std) = agg_figure(figsize, ncols=2, dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
+    return regime_artists(fig, ax_grad, ax_std)
+
+
+def regime_artists(fig: Figure, ax_grad, ax_std, *, legend: bool = True) -> RegimeArtists:
+    """The regime figure's artists on two given axes of ``fig``, so that another figure can hold
+    the same two panels (``update_regime_figure`` then redraws them); the title is ``fig``'s.
+
+    Args:
+      fig: the figure the axes belong to.
+      ax_grad, ax_std: the axes of the gradient panel and of the forward panel.
+      legend: draw the legend to the right of ``ax_std`` (room must be left for it).
+
+    Returns:
+      A ``RegimeArtists``.
+    """
     title = fig.suptitle("", fontsize=10)
     (grad_line,) = ax_grad.plot([], [], ".-", color=_MEASURED, lw=1.5, ms=4, zorder=3)
     (predicted_line,) = ax_grad.plot([], [], "--", color=_PREDICTED, lw=2, zorder=2)
@@ -147,14 +162,15 @@ def regime_figure(*, figsize=(11.0, 4.2)) -> RegimeArtists:
     )  # fmt: skip
     # Two entries only (each legend line costs a text render per update); the overflow line is
     # named by the note when it shows.
-    ax_std.legend(
-        [grad_line, predicted_line],
-        ["measured", "mean field:\n||dC/db_L|| χ₁^((L-l)/2)"],
-        loc="upper left",
-        bbox_to_anchor=(1.03, 1.0),
-        fontsize=8,
-        frameon=False,
-    )
+    if legend:
+        ax_std.legend(
+            [grad_line, predicted_line],
+            ["measured", "mean field:\n||dC/db_L|| χ₁^((L-l)/2)"],
+            loc="upper left",
+            bbox_to_anchor=(1.03, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
     note = ax_std.text(
         1.03, 0.0, "", transform=ax_std.transAxes, ha="left", va="bottom", fontsize=8,
         color=_OVERFLOW, fontweight="bold",

@@ -10,11 +10,20 @@ and is listed in ``EXPLORERS``. What they compute lives in ``vgwidgets.engine`` 
 from ._base import Explorer
 from ._chain_explorer import ChainControls, ChainExplorer
 from ._fix_comparison import FixComparison, FixControls, SlotControls
+from ._phase_diagram import PhaseControls, PhaseDiagram, PhaseResult
+from ._recurrent_explorer import RecurrentControls, RecurrentExplorer
 from ._regime_explorer import RegimeControls, RegimeExplorer
 from ._training_explorer import TrainingControls, TrainingExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, TrainingExplorer)
+EXPLORERS = (
+    ChainExplorer,
+    FixComparison,
+    RegimeExplorer,
+    PhaseDiagram,
+    RecurrentExplorer,
+    TrainingExplorer,
+)
 
 __all__ = [
     "EXPLORERS",
@@ -23,6 +32,11 @@ __all__ = [
     "Explorer",
     "FixComparison",
     "FixControls",
+    "PhaseControls",
+    "PhaseDiagram",
+    "PhaseResult",
+    "RecurrentControls",
+    "RecurrentExplorer",
     "RegimeControls",
     "RegimeExplorer",
     "SlotControls",

@@ -103,6 +103,11 @@ class Explorer(widgets.VBox):
       Errors in a throttled refresh are shown in ``status`` like any other.
     """
 
+    # Names of the controls (fields of ``self.controls``) whose values change an array's shape
+    # or dtype (a width, float64): each new value compiles once, and is then cached. Every
+    # other control, choices included, compiles nothing (tests/test_explorers.py checks it).
+    SHAPE_CONTROLS: tuple[str, ...] = ()
+
     # On the class, so that ``close`` works on an explorer whose constructor raised early.
     _scheduled: asyncio.TimerHandle | None = None  # the throttled refresh to come, if any
     _last_throttled_end = -float("inf")

@@ -146,6 +146,8 @@ class RegimeExplorer(Explorer):
       Poole et al., NeurIPS 2016. Nielsen, *Neural Networks and Deep Learning*, ch. 5.
     """
 
+    SHAPE_CONTROLS = ("width", "float64")
+
     def __init__(
         self,
         *,
