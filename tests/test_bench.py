@@ -32,6 +32,7 @@ TOP_KEYS = {
     "sweep",
     "targets",
     "recurrent",
+    "training",
 }
 TIMING_KEYS = {"median_s", "p95_s", "min_s", "repeats"}
 

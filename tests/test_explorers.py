@@ -27,6 +27,7 @@ from vgwidgets.widgets import (
     PhaseDiagram,
     RecurrentExplorer,
     RegimeExplorer,
+    TrainingExplorer,
 )
 
 # Per explorer: small constructor arguments, a control move made while broken, another move made
@@ -43,6 +44,7 @@ CASES = {
     RecurrentExplorer: (
         {"hidden": 16, "length": 40, "batch": 4}, ("gain", 2.0), ("length", 60), ("hidden", 20)
     ),
+    TrainingExplorer: ({"steps": 100}, ("step", 20), ("step", 40), ("step", 60)),
 }
 
 

@@ -35,6 +35,9 @@ from .engine import (
     NormState,
     SweepConfig,
     SweepResult,
+    TrainConfig,
+    TrainData,
+    TrainResult,
     apply_mlp,
     centred_biases,
     chain,
@@ -53,6 +56,7 @@ from .engine import (
     register_initializer,
     register_loss,
     sweep,
+    train,
 )
 from .engine import RNNConfig, RNNParams, TimeProbe, init_rnn, probe_through_time, run_rnn
 
@@ -68,6 +72,8 @@ _LAZY = {
     "compilation_cache_dir": "vgwidgets.widgets",
     "disable_compilation_cache": "vgwidgets.widgets",
     "enable_compilation_cache": "vgwidgets.widgets",
+    "TrainingExplorer": "vgwidgets.widgets",
+    "digits_split": "vgwidgets.experiments",
 }
 
 # What the import above bound (not the subpackages Python binds as attributes on import).

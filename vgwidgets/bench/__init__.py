@@ -4,7 +4,8 @@ Sections: the gradient probe's throughput against a matmul roofline and NumPy / 
 baselines, and its compilation (``_probe``, ``_baselines``); each explorer's update latency
 against rebuilding its figure with pyplot, compilations from slider moves and memory
 (``_widgets``, ``_naive``); each notebook's wall time (``_run``, which also holds the command
-line). ``_report`` holds the targets and writes the table. Timing is the standard library's
+line); training steps per second against a Python loop, and ``TrainingExplorer``'s scrubs
+(``_training``). ``_report`` holds the targets and writes the table. Timing is the standard library's
 ``timeit``; compilations are counted by ``vgwidgets.engine.count_compilations``, the counter the
 tests use. BENCHMARKS.md explains the method and holds the last full run.
 
@@ -23,7 +24,7 @@ The helpers that drive the explorers (``sliders``, ``random_value``) and read me
 Example:
   >>> from vgwidgets import bench
   >>> bench.SECTIONS
-  ('probe', 'compilation', 'widgets', 'notebooks', 'sweep')
+  ('probe', 'compilation', 'widgets', 'notebooks', 'sweep', 'recurrent', 'training')
   >>> result = bench.run(quick=True, sections=["probe"])  # doctest: +SKIP
   >>> print(bench.format_table(result))  # doctest: +SKIP
 """

@@ -22,6 +22,8 @@ WIDGET_SPEEDUP_MIN = 2.0  # issue 9 (it was 1.5x)
 MEMORY_MAX_MB = 50.0
 BUILD_MAX_S = 3.0  # issue 9: each explorer ready in at most 3 s, cold and warm
 NOTEBOOK_MAX_S = 60.0
+TRAINING_SPEEDUP_MIN = 1.5
+SCRUB_MEDIAN_MAX_S = 0.050
 
 
 class Row(NamedTuple):
@@ -222,6 +224,31 @@ def _notebook_rows(notebooks: dict) -> list[Row]:
     return rows
 
 
+def _training_rows(training: dict) -> list[Row]:
+    if not training or training.get("skipped"):
+        return [Row("training", "steps per second", f"skipped: {training.get('skipped', '')}")]
+    size, explorer = training["size"], training["explorer"]
+    section = f"training, depth {size['depth']} width {size['width']} batch {size['batch']}"
+    rows = [
+        Row(section, "engine (lax loop), steps/s", f"{training['engine']['steps_per_s']:.3g}"),
+        Row(section, "Python loop of a jitted optax step, steps/s",
+            f"{training['python_loop']['steps_per_s']:.3g}"),
+        _at_least(section, "engine / Python loop", training["speedup"], TRAINING_SPEEDUP_MIN),
+        Row("TrainingExplorer", "build (train 200 steps, draw)", _s(explorer["build_s"])),
+        _at_most("TrainingExplorer", f"scrub latency, median of {explorer['scrubs']}",
+                 explorer["scrub"]["median_s"], SCRUB_MEDIAN_MAX_S, _ms,
+                 f"<= {SCRUB_MEDIAN_MAX_S * 1e3:.0f} ms"),
+    ]  # fmt: skip
+    growth = explorer["memory_growth_mb"]
+    measure = f"memory growth over {explorer['scrubs']} scrubs"
+    rows.append(
+        _at_most("TrainingExplorer", measure, growth, MEMORY_MAX_MB, lambda mb: f"{mb:.3g} MB",
+                 f"<= {MEMORY_MAX_MB:.0f} MB")
+        if growth is not None else Row("TrainingExplorer", measure, "not measured")
+    )  # fmt: skip
+    return rows
+
+
 def _sweep_rows(sweep: dict) -> list[Row]:
     if "networks_per_s" not in sweep:
         return []
@@ -262,6 +289,7 @@ def rows(result: dict) -> list[Row]:
         + _notebook_rows(result.get("notebooks", {}))
         + _sweep_rows(result.get("sweep", {}))
         + _recurrent_rows(result.get("recurrent", {}))
+        + _training_rows(result.get("training", {}))
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ._report import format_table, targets, update_markdown
 
-SECTIONS = ("probe", "compilation", "widgets", "notebooks", "sweep", "recurrent")
+SECTIONS = ("probe", "compilation", "widgets", "notebooks", "sweep", "recurrent", "training")
 SCHEMA_VERSION = 2  # 2: compile phases are "tracing", "lowering", "compiling"
 _EXTRA_PACKAGES = ("torch", "nbclient")
 
@@ -237,6 +237,13 @@ def run(*, quick: bool = False, sections=SECTIONS, notebooks_folder=None, progre
         result["notebooks"] = measure_notebooks(folder, quick=quick, progress=say)
     else:
         result["notebooks"] = {"skipped": "not selected", "notebooks": {}}
+    if "training" in sections:
+        from ._training import measure_training
+
+        say("training (engine loop vs Python loop; TrainingExplorer)")
+        result["training"] = measure_training(quick=quick)
+    else:
+        result["training"] = {"skipped": "not selected"}
 
     if "recurrent" in sections:
         from ._recurrent import measure_recurrent

@@ -59,6 +59,15 @@ from ._recurrent_cells import (
     vanilla_cell,
 )
 from ._recurrent_config import MAX_HIDDEN, MAX_LENGTH, RNNConfig, init_rnn
+from ._train import (
+    OPTIMIZERS,
+    TrainConfig,
+    TrainData,
+    TrainResult,
+    make_optimizer,
+    train,
+    train_chunks,
+)
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
@@ -72,6 +81,7 @@ __all__ = [
     "MAX_WIDTH",
     "NORMS",
     "RESOLVED",
+    "OPTIMIZERS",
     "SELU_ALPHA",
     "SELU_SCALE",
     "WEIGHTS",
@@ -95,6 +105,9 @@ __all__ = [
     "SweepResult",
     "TrainGridConfig",
     "TrainGridResult",
+    "TrainConfig",
+    "TrainData",
+    "TrainResult",
     "apply_mlp",
     "centred_biases",
     "chain",
@@ -117,6 +130,7 @@ __all__ = [
     "init_norm_state",
     "jacobian_spectrum",
     "lifted_sigmoid",
+    "make_optimizer",
     "mean_field",
     "memory_estimate",
     "probe",
@@ -127,6 +141,8 @@ __all__ = [
     "sweep",
     "to_arrays",
     "train_grid",
+    "train",
+    "train_chunks",
     "x64_context",
     "CELLS",
     "GAMMAS",

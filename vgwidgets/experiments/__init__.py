@@ -9,7 +9,7 @@ The theory behind each explorer lives here too, so that a widget only wires cont
 
 from . import _glorot, _jacobian_repro, _meanfield_repro, _trainable_repro
 from ._curves import ActivationCurve, activation_curve
-from ._data import Digits, load_digits
+from ._data import Digits, digits_split, load_digits
 from ._fixes import (
     CLIP_THRESHOLD,
     DEFAULT_SPECS,
@@ -68,6 +68,7 @@ from ._through_time import (
     through_time_config,
     unit_spectrum,
 )
+from ._training_repro import REPRODUCTIONS as _TRAINING
 
 REPRODUCTIONS: dict[str, Reproduction] = {
     **_NIELSEN,
@@ -97,6 +98,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
     ),
     **_PASCANU,
     **_LONG_RANGE,
+    **_TRAINING,
 }
 
 __all__ = [
@@ -129,6 +131,7 @@ __all__ = [
     "compare",
     "critical_line",
     "fit_multiplier",
+    "digits_split",
     "initializer_gain",
     "jacobian_cases",
     "load_digits",

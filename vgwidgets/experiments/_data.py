@@ -56,3 +56,28 @@ def load_digits() -> Digits:
     x = images.astype(np.float32) / np.float32(16)
     y = np.eye(N_CLASSES, dtype=np.float32)[labels]
     return Digits(x=x, labels=labels, y=y)
+
+
+N_TEST = 360
+
+
+def digits_split():
+    """The digits as a fixed training and test set for ``vgwidgets.engine.train``.
+
+    The first 1,437 images train, the last 360 test (about 80/20; the file's order, so the
+    split is the same everywhere, with no random draw).
+
+    Returns:
+      A ``vgwidgets.engine.TrainData``: ``x_train`` (1437, 64), ``labels_train`` (1437,),
+      ``x_test`` (360, 64), ``labels_test`` (360,).
+
+    Example:
+      >>> s = digits_split()
+      >>> s.x_train.shape, s.x_test.shape
+      ((1437, 64), (360, 64))
+    """
+    from ..engine import TrainData
+
+    d = load_digits()
+    cut = N_EXAMPLES - N_TEST
+    return TrainData(d.x[:cut], d.labels[:cut], d.x[cut:], d.labels[cut:])

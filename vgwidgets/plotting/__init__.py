@@ -45,6 +45,14 @@ from ._recurrent_plot import (
     recurrent_figure,
     update_recurrent_figure,
 )
+from ._train_plot import (
+    RunPlotData,
+    TrainingArtists,
+    render_training,
+    scrub_training_figure,
+    training_figure,
+    update_training_figure,
+)
 from ._regime_plot import (
     PHASE_COLOURS,
     RegimeArtists,
@@ -73,6 +81,8 @@ __all__ = [
     "RegimeArtists",
     "RegimePlotData",
     "ShownFigure",
+    "RunPlotData",
+    "TrainingArtists",
     "agg_figure",
     "bound_label",
     "chain_figure",
@@ -89,6 +99,9 @@ __all__ = [
     "regime_artists",
     "regime_figure",
     "rgba_png",
+    "render_training",
+    "scrub_training_figure",
+    "training_figure",
     "unplaceable_note",
     "update_chain_figure",
     "update_fix_figure",
@@ -99,4 +112,5 @@ __all__ = [
     "RecurrentPlotData",
     "recurrent_figure",
     "update_recurrent_figure",
+    "update_training_figure",
 ]

@@ -19,9 +19,17 @@ from ._fix_comparison import FixComparison, FixControls, SlotControls
 from ._phase_diagram import PhaseControls, PhaseDiagram, PhaseResult
 from ._recurrent_explorer import RecurrentControls, RecurrentExplorer
 from ._regime_explorer import RegimeControls, RegimeExplorer
+from ._training_explorer import TrainingControls, TrainingExplorer
 
 # Every explorer class, for code that treats them alike (the shared tests, the benchmark).
-EXPLORERS = (ChainExplorer, FixComparison, RegimeExplorer, PhaseDiagram, RecurrentExplorer)
+EXPLORERS = (
+    ChainExplorer,
+    FixComparison,
+    RegimeExplorer,
+    PhaseDiagram,
+    RecurrentExplorer,
+    TrainingExplorer,
+)
 
 __all__ = [
     "EXPLORERS",
@@ -42,4 +50,6 @@ __all__ = [
     "default_cache_dir",
     "disable_compilation_cache",
     "enable_compilation_cache",
+    "TrainingControls",
+    "TrainingExplorer",
 ]

@@ -194,6 +194,12 @@ class Explorer(widgets.VBox):
         """Compute, redraw ``self.figure`` in place, return ``(result, plotted, summary_html)``."""
         raise NotImplementedError
 
+    def render(self) -> bytes:
+        """The PNG of ``self.figure`` after ``compute_and_draw``: ``renderer``'s (blitted). An
+        explorer that manages its own partial redraws (``TrainingExplorer``'s scrub) overrides
+        this."""
+        return self.renderer.png()
+
     def refresh(self) -> bool:
         """Recompute and redraw from the controls; on failure show why and keep the last figure.
 
@@ -203,7 +209,7 @@ class Explorer(widgets.VBox):
         self._cancel_scheduled()  # this refresh draws the latest values
         try:
             result, plotted, summary = self.compute_and_draw()
-            png = self.renderer.png()
+            png = self.render()
         # Any error, not only the engine's ValueError: a callback has nowhere to raise to, and
         # an error shown in the widget beats a dead widget and a traceback in a hidden log.
         except Exception as error:  # noqa: BLE001
