@@ -129,7 +129,8 @@ class RecurrentExplorer(Explorer):
     ``png``; the controls are ``controls.gain`` etc.
 
     Args:
-      cells: the cells shown at first, a tuple of names from ``CELLS``.
+      cells: the cells shown at first, a tuple of names from ``CELLS`` (all three by default:
+        each cell is its own compiled program, so a cell left out compiles when first ticked).
       length: ``T``, in ``[2, 500]``.
       hidden: units, in ``[4, 128]`` (the slider moves in steps of 4).
       gain: ``g``, in ``[0.1, 10]``.
@@ -158,7 +159,7 @@ class RecurrentExplorer(Explorer):
     def __init__(
         self,
         *,
-        cells: tuple = ("vanilla", "lstm"),
+        cells: tuple = ("vanilla", "lstm", "gru"),
         length: int = 100,
         hidden: int = 64,
         gain: float = 1.0,
