@@ -172,25 +172,55 @@ def update_phase_map(
         lo, hi = max(lo, SEQUENTIAL_RANGE[0]), min(hi, SEQUENTIAL_RANGE[1])
         clim = (lo, hi if hi > lo else lo + 1.0)
         cmap = SEQUENTIAL
+    # Each artist is touched only when what it shows changes: a change marks the figure
+    # stale, and the explorer's renderer then redraws everything (plotting.FigureRenderer).
     image = artists.image
-    image.set_data(np.ma.masked_invalid(values))
-    image.set_extent((*_edges(weight_axis), *_edges(bias_axis)))
-    image.set_cmap(cmap)
-    image.set_clim(*clim)
-    artists.colorbar.set_label(label, fontsize=8)
+    shown_values = np.ma.masked_invalid(values)
+    same_map = (
+        image.get_array() is not None
+        and image.get_array().shape == shown_values.shape
+        and np.ma.allequal(image.get_array(), shown_values)
+        and np.array_equal(np.ma.getmaskarray(image.get_array()), np.ma.getmaskarray(shown_values))
+        and image.get_extent() == [*_edges(weight_axis), *_edges(bias_axis)]
+        and image.get_cmap().name == cmap.name
+        and image.get_clim() == clim
+    )
+    if not same_map:
+        image.set_data(shown_values)
+        image.set_extent((*_edges(weight_axis), *_edges(bias_axis)))
+        image.set_cmap(cmap)
+        image.set_clim(*clim)
+    colorbar_axis = artists.colorbar.ax
+    if label not in (colorbar_axis.get_ylabel(), colorbar_axis.get_xlabel()):
+        artists.colorbar.set_label(label, fontsize=8)
     critical = np.asarray(critical, np.float64)
     artists.critical.set_data(critical, bias_axis)
     measured = np.asarray(measured, np.float64)
     shown = np.isfinite(measured)
     offsets = np.column_stack([np.asarray(measured_weight, np.float64)[shown],
                                np.asarray(measured_bias, np.float64)[shown]])  # fmt: skip
-    artists.measured.set_offsets(offsets if shown.any() else np.empty((0, 2)))
-    artists.measured.set_array(measured[shown])
-    artists.measured.set_cmap(cmap)
-    artists.measured.set_clim(*clim)
+    offsets = offsets if shown.any() else np.empty((0, 2))
+    dots = artists.measured
+    old = dots.get_array()
+    if not (
+        np.array_equal(np.asarray(dots.get_offsets()), offsets)
+        and old is not None
+        and np.array_equal(np.asarray(old), measured[shown])
+        and dots.get_cmap().name == cmap.name
+        and dots.get_clim() == clim
+    ):
+        dots.set_offsets(offsets)
+        dots.set_array(measured[shown])
+        dots.set_cmap(cmap)
+        dots.set_clim(*clim)
     artists.point.set_data([point[0]], [point[1]])
-    artists.ax_map.set_xlim(*_edges(weight_axis))
-    artists.ax_map.set_ylim(*_edges(bias_axis))
-    artists.ax_map.set_title(f"{label.split(' (')[0]}; black: χ₁ = 1", fontsize=10)
+    ax = artists.ax_map
+    if ax.get_xlim() != _edges(weight_axis):
+        ax.set_xlim(*_edges(weight_axis))
+    if ax.get_ylim() != _edges(bias_axis):
+        ax.set_ylim(*_edges(bias_axis))
+    title = f"{label.split(' (')[0]}; black: χ₁ = 1"
+    if ax.get_title() != title:
+        ax.set_title(title, fontsize=10)
     return PhasePlotData(values, clim, critical, bias_axis, measured, tuple(map(float, point)),
                          label)  # fmt: skip
