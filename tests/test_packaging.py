@@ -319,3 +319,15 @@ def test_readme_states_the_data_licence():
     licence = (DATA / "UCI_DIGITS_LICENSE.txt").read_text(encoding="utf-8")
     assert "CC BY 4.0" in licence and "CC BY 4.0" in README
     assert "10.24432/C50P49" in licence and "10.24432/C50P49" in README
+
+
+def test_readme_training_example_runs_and_the_loss_falls(capsys):
+    (example,) = _code_blocks(
+        _readme_sections()["Training, and seeing the problem during training"], "python"
+    )
+    namespace = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 (the README's own code)
+    run = namespace["run"]
+    assert run.train_loss[-1] < run.train_loss[0] / 2, run.train_loss  # "the loss falls"
+    assert run.grad_w_norm.shape[-1] == 30  # "layer norms": one per hidden layer
+    assert capsys.readouterr().out.strip()
