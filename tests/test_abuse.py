@@ -26,15 +26,17 @@ from vgwidgets import bench
 from vgwidgets.widgets import EXPLORERS as CLASSES
 
 EXPLORERS = {cls.__name__: cls for cls in CLASSES}
-# 500 changes per explorer, as issue 5 asks; each recomputes and renders a PNG (about 0.1 s on
-# a quiet 2-core EPYC, 0.3 s on the slower Xeon). What the size buys: a leaked Figure is caught
-# exactly at any size (the live-figure count), but a leak that only shows in resident memory is
-# caught when (0.8 x CHANGES) x (bytes per change) exceeds the 60 MiB allowance: at 500, about
-# 150 KB per change (one leaked PNG of these figures); at 100, 750 KB (one leaked Agg canvas).
+# 200 changes per explorer (500 until wave 2 doubled the explorers; the suite's time is
+# budgeted); each recomputes and renders a PNG (0.05 to 0.2 s on a quiet 2-core EPYC). What the
+# size buys: a leaked Figure is caught exactly at any size (the live-figure count), but a leak
+# that only shows in resident memory is caught when (0.8 x CHANGES) x (bytes per change)
+# exceeds the 60 MiB allowance: at 200, about 390 KB per change (a leaked Agg canvas, or a few
+# PNGs); at 100, 750 KB. Smaller leaks are the benchmark's to find: it measures resident
+# memory growth over 1000 changes of every explorer against a 50 MB target (BENCHMARKS.md).
 # The Colab leg (make test-colab) runs 100: there the question is whether ipywidgets 7.7.1 and
-# the oldest matplotlib and jax drive the same callbacks, which the first few changes answer;
-# the leaks are this package's, measured here at full size. VGWIDGETS_ABUSE_CHANGES=N sets it.
-CHANGES = int(os.environ.get("VGWIDGETS_ABUSE_CHANGES", "500"))
+# the oldest matplotlib and jax drive the same callbacks, which the first few changes answer.
+# VGWIDGETS_ABUSE_CHANGES=N sets it.
+CHANGES = int(os.environ.get("VGWIDGETS_ABUSE_CHANGES", "200"))
 
 
 def _live_figures() -> int:

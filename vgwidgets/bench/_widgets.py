@@ -123,13 +123,16 @@ def _apply(control, choice) -> None:
         control.value = choice
 
 
-def measure_every_control(cls, *, moves: int, max_controls: int | None = None, seed=0) -> dict:
+def measure_every_control(
+    cls, *, moves: int, max_controls: int | None = None, move_shapes: bool = True, seed=0
+) -> dict:
     """Compilations over random moves of every control of a freshly built ``cls()``.
 
     Each control in turn (skipped while disabled) is moved to a random other value, ``moves``
     times in all; each move's compilations are counted by ``count_compilations``. A move that
     brings the explorer's ``SHAPE_CONTROLS`` to values not seen before is a shape's first use.
-    With ``max_controls``, only the first that many controls (in ``wired`` order) are moved.
+    With ``max_controls``, only the first that many controls (in ``wired`` order) are moved;
+    with ``move_shapes=False``, the ``SHAPE_CONTROLS`` are not (their first uses compile).
 
     Returns:
       ``{"moves", "shape_controls", "first_use": {"moves", "count"}, "count" (every other
@@ -149,7 +152,9 @@ def measure_every_control(cls, *, moves: int, max_controls: int | None = None, s
             for name, c in controls.items()
         }  # fmt: skip
         skipped = sorted(n for n, c in controls.items() if random_choice(c, rng) is None)
-        names = [n for n in controls if n not in skipped][:max_controls]
+        names = [
+            n for n in controls if n not in skipped and (move_shapes or n not in shape)
+        ][:max_controls]
         first_moves = errors = 0
         for i in range(moves * len(names)):
             name = names[i % len(names)]
@@ -357,7 +362,7 @@ def measure_widgets(*, quick: bool, progress=None) -> dict:
             if progress:
                 progress(f"widget {name}: every control")
             results[name]["every_control"] = (
-                measure_every_control(cls, moves=1, max_controls=6)
+                measure_every_control(cls, moves=1, max_controls=6, move_shapes=False)
                 if quick
                 else measure_every_control(cls, moves=6)
             )
