@@ -63,17 +63,9 @@ def test_training_matches_a_handwritten_optax_loop_step_for_step(data, kind, opt
     result = train(config, tc, data, key=key).trim()
 
     # The documented schedule: the parameters from fold_in(key, 0), batches from fold_in(key, 1).
-    p = _hand_params(init_mlp(config, key=jax.random.fold_in(key, 0)))
-    state, data_key = optimizer.init(p), jax.random.fold_in(key, 1)
-    n, per_epoch = data.x_train.shape[0], data.x_train.shape[0] // BATCH
     x_all, labels_all = jnp.asarray(data.x_train), jnp.asarray(data.labels_train, jnp.int32)
-    grad_fn, cost_fn = jax.jit(jax.value_and_grad(_hand_cost)), jax.jit(_hand_cost)
-    update_fn = jax.jit(optimizer.update)
-    for s in range(tc.steps + 1):
-        perm = jax.random.permutation(jax.random.fold_in(data_key, s // per_epoch), n)
-        idx = perm[(s % per_epoch) * BATCH : (s % per_epoch + 1) * BATCH]
-        loss, g = grad_fn(p, x_all[idx], labels_all[idx])
-        updates, new_state = update_fn(g, state, p)
+    cost_fn = jax.jit(_hand_cost)
+    for s, p, loss, g, updates in _hand_steps(data, config, optimizer, key, tc.steps):
         # the record at step s: theta_s on the training set, and step s + 1 on its batch
         np.testing.assert_allclose(result.train_loss[s], cost_fn(p, x_all, labels_all),
                                    rtol=1e-5)  # fmt: skip
@@ -86,12 +78,69 @@ def test_training_matches_a_handwritten_optax_loop_step_for_step(data, kind, opt
         )
         ratio = [np.linalg.norm(updates[w]) / np.linalg.norm(p[w]) for w in ("w1", "w2")]
         np.testing.assert_allclose(result.update_ratio[s], ratio, rtol=1e-4)
-        if s < tc.steps:  # the last record measures without stepping
-            p, state = optax.apply_updates(p, updates), new_state
     for name, value in _hand_params(result.params).items():
         np.testing.assert_allclose(value, p[name], atol=1e-6)
     assert result.first_nonfinite == -1
     assert result.step.tolist() == list(range(7))
+
+
+def _hand_steps(data, config, optimizer, key, steps):
+    """The documented schedule by hand: the parameters from ``fold_in(key, 0)``, batches from
+    ``fold_in(key, 1)``. Yields ``(s, theta_s, batch cost, gradient, update)`` for
+    ``s = 0..steps`` (the update at ``s = steps`` is computed, not taken)."""
+    p = _hand_params(init_mlp(config, key=jax.random.fold_in(key, 0)))
+    state, data_key = optimizer.init(p), jax.random.fold_in(key, 1)
+    n, per_epoch = data.x_train.shape[0], data.x_train.shape[0] // BATCH
+    x_all, labels_all = jnp.asarray(data.x_train), jnp.asarray(data.labels_train, jnp.int32)
+    grad_fn, update_fn = jax.jit(jax.value_and_grad(_hand_cost)), jax.jit(optimizer.update)
+    for s in range(steps + 1):
+        perm = jax.random.permutation(jax.random.fold_in(data_key, s // per_epoch), n)
+        idx = perm[(s % per_epoch) * BATCH : (s % per_epoch + 1) * BATCH]
+        loss, g = grad_fn(p, x_all[idx], labels_all[idx])
+        updates, new_state = update_fn(g, state, p)
+        yield s, p, loss, g, updates
+        p, state = optax.apply_updates(p, updates), new_state
+
+
+@pytest.mark.parametrize("specialize", [False, True])
+def test_the_steps_between_records_match_the_handwritten_loop(data, specialize):
+    # record_every > 1: steps 2..k run in the lax loop, traced or specialized
+    config = SMALL.replace(clip="global_norm", clip_threshold=0.5)
+    optimizer = optax.chain(optax.clip_by_global_norm(0.5), optax.sgd(0.5, momentum=0.8))
+    tc = TrainConfig(optimizer="momentum", learning_rate=0.5, momentum=0.8, steps=8,
+                     record_every=4, batch_size=BATCH)  # fmt: skip
+    key = jax.random.key(4)
+    result = train(config, tc, data, key=key, specialize=specialize).trim()
+    hand = {s: (p, loss) for s, p, loss, _, _ in _hand_steps(data, config, optimizer, key, 8)}
+    for r, s in enumerate(result.step):
+        np.testing.assert_allclose(result.batch_loss[r], hand[s][1], rtol=1e-5)
+    for name, value in _hand_params(result.params).items():
+        np.testing.assert_allclose(value, hand[8][0][name], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"activation": "tanh", "norm": "layer", "residual_every": 1, "clip": "value",
+         "clip_threshold": 0.05},
+        {"activation": "prelu", "norm": "batch", "depth": 2, "max_depth": 3},
+    ],
+)  # fmt: skip
+def test_specialized_steps_equal_the_traced_ones(data, changes):
+    # normalizations, skips, a learned activation parameter and layers past depth: the
+    # choices folded into the program change nothing but the rounding
+    config = RELU.replace(**changes)
+    tc = TrainConfig(optimizer="momentum", learning_rate=0.1, steps=10, record_every=5,
+                     batch_size=BATCH)  # fmt: skip
+    traced = train(config, tc, data, key=jax.random.key(2))
+    fixed = train(config, tc, data, key=jax.random.key(2), specialize=True)
+    for a, b in zip(traced.params, fixed.params):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fixed.train_loss, traced.train_loss, rtol=1e-5)
+    with count_compilations() as again:  # numbers stay traced when specialized
+        train(config, tc.replace(learning_rate=0.05, steps=20), data, key=jax.random.key(3),
+              specialize=True)  # fmt: skip
+    assert again.count == 0, again.names
 
 
 def test_activation_records_and_histograms_match_the_forward_pass(data):
@@ -220,3 +269,9 @@ def test_bad_data_is_named_before_tracing(data):
 def test_training_names_are_public():
     assert vg.train is train and vg.TrainConfig is TrainConfig
     assert vg.digits_split is digits_split
+
+
+def test_specialize_must_be_a_bool(data):
+    tc = TrainConfig(steps=2, record_every=1, batch_size=BATCH)
+    with pytest.raises(TypeError, match="specialize must be True or False; got 'yes'"):
+        train(SMALL, tc, data, key=jax.random.key(0), specialize="yes")

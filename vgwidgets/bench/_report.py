@@ -230,10 +230,17 @@ def _training_rows(training: dict) -> list[Row]:
     size, explorer = training["size"], training["explorer"]
     section = f"training, depth {size['depth']} width {size['width']} batch {size['batch']}"
     rows = [
-        Row(section, "engine (lax loop), steps/s", f"{training['engine']['steps_per_s']:.3g}"),
-        Row(section, "Python loop of a jitted optax step, steps/s",
-            f"{training['python_loop']['steps_per_s']:.3g}"),
-        _at_least(section, "engine / Python loop", training["speedup"], TRAINING_SPEEDUP_MIN),
+        Row(section, "engine (lax loop, choices traced: the explorer's), steps/s",
+            f"{training['engine']['steps_per_s']:.3g}"),
+        Row(section, "engine, train(..., specialize=True), steps/s",
+            f"{training['engine_specialized']['steps_per_s']:.3g}"),
+        Row(section, "Python loop of a jitted optax step (plain JAX MLP), steps/s",
+            f"{training['python_loop']['steps_per_s']:.3g} (same parameters after 5 steps: "
+            f"max relative difference {training['same_training_max_rel_diff']:.1g})"),
+        Row(section, "engine with traced choices / Python loop",
+            f"{training['speedup_traced']:.2f}x"),
+        _at_least(section, "engine, specialized / Python loop", training["speedup"],
+                  TRAINING_SPEEDUP_MIN),
         Row("TrainingExplorer", "build (train 200 steps, draw)", _s(explorer["build_s"])),
         _at_most("TrainingExplorer", f"scrub latency, median of {explorer['scrubs']}",
                  explorer["scrub"]["median_s"], SCRUB_MEDIAN_MAX_S, _ms,

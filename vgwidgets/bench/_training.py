@@ -1,11 +1,14 @@
 """The training section: the engine's loop against a Python loop of a jitted optax step, and
 ``TrainingExplorer``'s build time, scrub latency and memory.
 
-Both loops train the same network (``MLPConfig``: ReLU, He's initialization) with the same
-optimizer (optax's Adam) on minibatches of the digits. The engine runs its steps inside one
-compiled program per record (``lax.fori_loop``); the usual way calls a jitted
-``value_and_grad`` + ``optax`` update once per step from Python, slicing each batch with NumPy.
-Steps per second exclude compilation (one warm-up run of each first).
+All loops train the same network (``MLPConfig``: ReLU, He's initialization) with the same
+optimizer (optax's Adam) on the same minibatches of the digits, from the same parameters.
+The engine runs its steps inside one compiled program per record (``lax.fori_loop``), with
+the network's choices traced (as ``TrainingExplorer`` runs it) and compiled in
+(``train(..., specialize=True)``). The usual way is a plain JAX MLP, a list of ``(W, b)`` per
+layer, and a jitted ``value_and_grad`` + ``optax`` update called once per step from Python,
+each batch sliced with NumPy; before timing, it is checked to reach the engine's parameters
+after a few steps. Steps per second exclude compilation (one warm-up run of each first).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..engine import MLPConfig, TrainConfig, get_loss, init_mlp, run_network, to_arrays, train
+from ..engine import MLPConfig, TrainConfig, init_mlp, train
 from ..experiments import digits_split
 from ._timing import resident_bytes, stats
 
@@ -26,39 +29,70 @@ FULL = {"depth": 30, "width": 128, "batch": 128, "steps": 500}
 QUICK = {"depth": 3, "width": 16, "batch": 16, "steps": 20}
 
 
+def _batches(key, n: int, batch: int, steps: int) -> np.ndarray:
+    """The engine's minibatch indices of steps 1..steps (``engine/_train.py``'s docstring)."""
+    data_key, per_epoch = jax.random.fold_in(key, 1), n // batch
+    orders = [np.asarray(jax.random.permutation(jax.random.fold_in(data_key, e), n))
+              for e in range((steps - 1) // per_epoch + 1)]  # fmt: skip
+    return np.stack([orders[s // per_epoch][(s % per_epoch) * batch:][:batch]
+                     for s in range(steps)])  # fmt: skip
+
+
+def _plain_layers(params) -> list:
+    """The engine's stacked ``MLPParams`` as the usual list of per-layer ``(W, b)``."""
+    ws = [params.w_first, *params.w_hidden, params.w_out]
+    bs = [*params.b_hidden, params.b_out]
+    return [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(ws, bs)]
+
+
 def _python_loop(config: MLPConfig, data, steps: int, batch: int, key):
-    """A function running ``steps`` of Adam the usual way: a Python loop calling one jitted
-    optax step (compiled on the first run, reused after)."""
+    """``(run, final parameters of run(k))``: ``run()`` trains ``steps`` of Adam the usual way,
+    a plain ReLU MLP and a Python loop calling one jitted optax step (compiled on the first
+    run, reused after), on the engine's batches from the engine's starting parameters."""
     optimizer = optax.adam(1e-3)
-    structure = config.structure
-    loss_fn = get_loss(config.loss).fn
-    start, _, traced, norm_state = to_arrays(
-        structure, init_mlp(config, key=key), data.x_train[:1], config.traced, None
-    )
+    start = _plain_layers(init_mlp(config, key=jax.random.fold_in(key, 0)))
+    order = _batches(key, len(data.x_train), batch, steps)
+
+    def forward(layers, x):
+        for w, b in layers[:-1]:
+            x = jax.nn.relu(x @ w + b)
+        w, b = layers[-1]
+        return x @ w + b
 
     @jax.jit
-    def step(params, state, x, labels):
+    def step(layers, state, x, labels):
         def cost(p):
-            out = run_network(structure, p, x, traced, norm_state).out
-            return jnp.mean(loss_fn(out, jax.nn.one_hot(labels, structure.n_out)))
+            logits = forward(p, x)
+            return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
 
-        loss, grads = jax.value_and_grad(cost)(params)
-        updates, state = optimizer.update(grads, state, params)
-        return optax.apply_updates(params, updates), state, loss
+        loss, grads = jax.value_and_grad(cost)(layers)
+        updates, state = optimizer.update(grads, state, layers)
+        return optax.apply_updates(layers, updates), state, loss
 
-    def run():
-        params, state = start, optimizer.init(start)
-        rng = np.random.default_rng(0)
-        n, per_epoch = len(data.x_train), len(data.x_train) // batch
-        perm = rng.permutation(n)
-        for s in range(steps):
-            if s % per_epoch == 0:
-                perm = rng.permutation(n)
-            idx = perm[(s % per_epoch) * batch : (s % per_epoch + 1) * batch]
-            params, state, loss = step(params, state, data.x_train[idx], data.labels_train[idx])
-        return float(loss)
+    def run(n_steps=steps):
+        layers, state = start, optimizer.init(start)
+        for s in range(n_steps):
+            idx = order[s]
+            layers, state, loss = step(layers, state, data.x_train[idx], data.labels_train[idx])
+        jax.block_until_ready(layers)
+        return layers
 
     return run
+
+
+def _check_same_training(config, data, batch: int, key, python_run, steps: int = 5) -> float:
+    """The largest relative difference between the engine's and the Python loop's parameters
+    after ``steps`` steps; raises if it is over 1e-4 (the loops would not be comparable)."""
+    tc = TrainConfig(optimizer="adam", steps=steps, record_every=steps, batch_size=batch)
+    engine = _plain_layers(train(config, tc, data, key=key).params)
+    plain = python_run(steps)
+    worst = max(
+        float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(np.asarray(a))))
+        for pair_e, pair_p in zip(engine, plain) for a, b in zip(pair_e, pair_p)
+    )
+    if not worst <= 1e-4:
+        raise AssertionError(f"the Python loop does not train as the engine does: {worst:.3g}")
+    return worst
 
 
 def _steps_per_s(fn, steps: int, repeats: int) -> dict:
@@ -84,12 +118,14 @@ def measure_training(*, quick: bool) -> dict:
                      batch_size=size["batch"])  # fmt: skip
     key = jax.random.key(0)
 
-    def engine():
-        jax.block_until_ready(train(config, tc, data, key=key).params)
+    def engine(specialize=False):
+        jax.block_until_ready(train(config, tc, data, key=key, specialize=specialize).params)
 
+    python_run = _python_loop(config, data, size["steps"], size["batch"], key)
+    same = _check_same_training(config, data, size["batch"], key, python_run)
     engine_t = _steps_per_s(engine, size["steps"], repeats)
-    python_t = _steps_per_s(_python_loop(config, data, size["steps"], size["batch"], key),
-                            size["steps"], repeats)  # fmt: skip
+    fixed_t = _steps_per_s(lambda: engine(True), size["steps"], repeats)
+    python_t = _steps_per_s(python_run, size["steps"], repeats)
 
     start = time.perf_counter()
     explorer = TrainingExplorer()
@@ -114,8 +150,11 @@ def measure_training(*, quick: bool) -> dict:
     return {
         "size": size,
         "engine": engine_t,
+        "engine_specialized": fixed_t,
         "python_loop": python_t,
-        "speedup": engine_t["steps_per_s"] / python_t["steps_per_s"],
+        "same_training_max_rel_diff": same,
+        "speedup_traced": engine_t["steps_per_s"] / python_t["steps_per_s"],
+        "speedup": fixed_t["steps_per_s"] / python_t["steps_per_s"],
         "explorer": {
             "build_s": build_s, "scrubs": scrubs, "scrub": stats(latencies),
             "memory_growth_mb": memory, "error": errors,

@@ -111,6 +111,9 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
     training mode changes them."""
     depth, k = traced.depth, traced.residual_every
     k_safe = jnp.maximum(k, 1)
+    # a depth known when tracing (``train(..., specialize=True)``) that fills every layer
+    # leaves nothing to select per layer
+    every_layer = not isinstance(depth, jax.core.Tracer) and int(depth) >= structure.max_depth
     per_layer = {
         "b": params.b_hidden,
         "p": layer_params(structure, params, traced),
@@ -153,7 +156,7 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         out = hidden(a, w, v)
         block_end = (k > 0) & (l % k_safe == 0)
         out["a"] = jnp.where(block_end & (l > k), out["a"] + skip, out["a"])
-        live = l <= depth
+        live = True if every_layer else l <= depth
         skip = jnp.where(live & block_end, out["a"], skip)
         # a layer past depth keeps its running statistics
         out.update(mean=jnp.where(live, out["mean"], v["mean"]))

@@ -45,6 +45,7 @@ import numpy as np
 import optax
 
 from ._boundary import check_config, check_key, check_params, to_arrays
+from ._clipping import CLIP_MODES
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
 from ._losses import Loss
@@ -237,14 +238,23 @@ class _Carry(NamedTuple):
 
 
 def _optimizer_factory(learning_rate, momentum, clip_value, clip_norm, kind):
-    """``optax.chain(clip, clip_by_global_norm, optimizer)``; an inf threshold clips nothing."""
-    if kind == "sgd":
+    """``optax.chain(clip, clip_by_global_norm, optimizer)``; an inf threshold clips nothing.
+
+    ``kind`` is an optimizer's name, or ``(name, by_value, by_norm)``, where a False flag puts
+    ``optax.identity()`` in that clip's place (the same state, one pass over the gradients
+    fewer): a specialized run (``_Fixed``) knows which clipping it uses."""
+    name, by_value, by_norm = (kind, True, True) if isinstance(kind, str) else kind
+    if name == "sgd":
         base = optax.sgd(learning_rate)
-    elif kind == "momentum":
+    elif name == "momentum":
         base = optax.sgd(learning_rate, momentum=momentum)
     else:
         base = optax.adam(learning_rate)
-    return optax.chain(optax.clip(clip_value), optax.clip_by_global_norm(clip_norm), base)
+    return optax.chain(
+        optax.clip(clip_value) if by_value else optax.identity(),
+        optax.clip_by_global_norm(clip_norm) if by_norm else optax.identity(),
+        base,
+    )
 
 
 def make_optimizer(
@@ -270,6 +280,11 @@ def make_optimizer(
       -0.1
     """
     check_choice("optimizer", kind, OPTIMIZERS)
+    return _optimizer(kind, learning_rate, momentum, clip_value, clip_norm)
+
+
+def _optimizer(kind, learning_rate, momentum, clip_value, clip_norm):
+    """``make_optimizer`` unchecked; ``kind`` may also be ``_optimizer_factory``'s tuple."""
     return optax.inject_hyperparams(_optimizer_factory, static_args="kind")(
         learning_rate, momentum, clip_value, clip_norm, kind
     )
@@ -362,15 +377,50 @@ def _start(structure, kind, params, traced, state, hyper: _Hyper, key, labels) -
     return _Carry(params, opt.init(params), state, zero, zero - 1, data_key, order)
 
 
-@functools.partial(jax.jit, static_argnames=("structure", "kind", "batch_size"))
-def _advance(structure, kind, batch_size, traced, hyper, x, labels, carry: _Carry, n_steps):
-    """``n_steps`` (traced) plain steps."""
-    opt = make_optimizer(kind, *hyper[:4])
+class _Fixed:
+    """A run's ``Traced`` values compiled into the program, for ``train(..., specialize=True)``.
+
+    Hashable, so that it can be a static argument: inside the program its values are
+    constants, and XLA folds what they decide (the chosen branch of each ``lax.switch`` is
+    inlined; the selects on depth and skips are resolved), and the clipping a run does not use
+    is left out. The fields only ``init_mlp`` reads (``initializer``, ``weight_scale``,
+    ``bias_scale``, ``clip_threshold``: the thresholds are in ``_Hyper``) are set to 0 here, so
+    that networks differing only in them share one program."""
+
+    def __init__(self, traced: Traced):
+        traced = traced._replace(initializer=0, weight_scale=0, bias_scale=0, clip_threshold=0)
+        self._items = tuple((np.asarray(v).item(), np.asarray(v).dtype.str) for v in traced)
+
+    def __hash__(self):
+        return hash(self._items)
+
+    def __eq__(self, other):
+        return isinstance(other, _Fixed) and self._items == other._items
+
+    def arrays(self) -> Traced:
+        return Traced(*(np.asarray(v, dtype=d) for v, d in self._items))
+
+    def clips(self) -> tuple[bool, bool]:
+        mode = CLIP_MODES[self.arrays().clip]
+        return mode == "value", mode == "global_norm"
+
+
+def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry: _Carry, n_steps):
+    """``n_steps`` (traced) plain steps; ``traced`` is arrays, or a static ``_Fixed``."""
+    if isinstance(traced, _Fixed):
+        kind, traced = (kind, *traced.clips()), traced.arrays()
+    opt = _optimizer(kind, *hyper[:4])
 
     def body(_, c):
         return _step(structure, opt, traced, x, labels, batch_size, c)[0]
 
     return jax.lax.fori_loop(0, n_steps, body, carry)
+
+
+_advance = jax.jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
+_advance_fixed = jax.jit(
+    _advance_steps, static_argnames=("structure", "kind", "batch_size", "traced")
+)
 
 
 @functools.partial(jax.jit, static_argnames=("structure", "kind", "batch_size", "bins"))
@@ -539,6 +589,7 @@ def train_chunks(
     key: jax.Array,
     params: MLPParams | None = None,
     chunk_seconds: float | None = 0.25,
+    specialize: bool = False,
 ) -> Iterator[TrainResult]:
     """``train``, yielding the records so far after every chunk of about ``chunk_seconds``.
 
@@ -550,6 +601,7 @@ def train_chunks(
       config, train_config, data, key, params: as ``train``.
       chunk_seconds: the time between yields, ``0..60`` (0: after every record); ``None``
         yields once, at the end.
+      specialize: as ``train``'s.
 
     Yields:
       ``TrainResult``s, ``recorded`` growing; the last one is ``train``'s result.
@@ -565,7 +617,10 @@ def train_chunks(
     """
     if chunk_seconds is not None:
         chunk_seconds = check_float("chunk_seconds", chunk_seconds, 0.0, 60.0)
+    if not isinstance(specialize, bool):
+        raise TypeError(f"specialize must be True or False; got {specialize!r}.")
     run, carry = _prepare(config, train_config, data, key, params)
+    advance, traced = (_advance_fixed, _Fixed(run.traced)) if specialize else (_advance, run.traced)
     records, k = [], run.record_every
     chunk_steps, started = max(1, k - 1), time.perf_counter()
     statics = (run.structure, run.kind, run.batch_size)
@@ -580,7 +635,7 @@ def train_chunks(
             while left:
                 n = min(left, chunk_steps)
                 t0 = time.perf_counter()
-                carry = _advance(*statics, run.traced, run.hyper, *run.data[:2], carry, n)
+                carry = advance(*statics, traced, run.hyper, *run.data[:2], carry, n)
                 left -= n
                 if chunk_seconds is not None:
                     jax.block_until_ready(carry.step)
@@ -601,6 +656,7 @@ def train(
     *,
     key: jax.Array,
     params: MLPParams | None = None,
+    specialize: bool = False,
 ) -> TrainResult:
     """Train ``config``'s network on ``data`` with optax, recording every ``k`` steps.
 
@@ -617,9 +673,11 @@ def train(
       key: a ``jax.random`` key.
       params: starting parameters (``MLPParams`` of ``config``'s shapes), or ``None`` to draw
         them with ``init_mlp(config, key=jax.random.fold_in(key, 0))``.
-
-    Returns:
-      A ``TrainResult`` of NumPy arrays (``trim()`` for the active part).
+      specialize: compile the network's choices into the steps' program (activation and its
+        parameter, normalization, depth, skips, clipping mode): XLA then folds what they
+        decide, and a step of a 30 x 128 network takes about a quarter less time (BENCHMARKS.md,
+        section 7), but each new combination of them compiles once more (seconds). For long
+        runs of one network; the explorer keeps them traced. The records' program stays traced.
 
     Example:
       >>> from vgwidgets.experiments import digits_split
@@ -634,6 +692,6 @@ def train(
     """
     result = None
     for result in train_chunks(config, train_config, data, key=key, params=params,
-                               chunk_seconds=None):  # fmt: skip
+                               chunk_seconds=None, specialize=specialize):  # fmt: skip
         pass
     return result
