@@ -82,7 +82,9 @@ def _python_loop(config: MLPConfig, data, steps: int, batch: int, key):
 
 def _check_same_training(config, data, batch: int, key, python_run, steps: int = 5) -> float:
     """The largest relative difference between the engine's and the Python loop's parameters
-    after ``steps`` steps; raises if it is over 1e-4 (the loops would not be comparable)."""
+    after ``steps`` steps; raises if it is over 1e-3 (the loops would not be comparable: another
+    batch or start differs by order 1; Adam divides rounding-level gradients by their own size,
+    so agreement is not to the last digit)."""
     tc = TrainConfig(optimizer="adam", steps=steps, record_every=steps, batch_size=batch)
     engine = _plain_layers(train(config, tc, data, key=key).params)
     plain = python_run(steps)
@@ -90,7 +92,7 @@ def _check_same_training(config, data, batch: int, key, python_run, steps: int =
         float(np.max(np.abs(np.asarray(a) - np.asarray(b))) / np.max(np.abs(np.asarray(a))))
         for pair_e, pair_p in zip(engine, plain) for a, b in zip(pair_e, pair_p)
     )
-    if not worst <= 1e-4:
+    if not worst <= 1e-3:
         raise AssertionError(f"the Python loop does not train as the engine does: {worst:.3g}")
     return worst
 

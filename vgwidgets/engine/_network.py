@@ -113,7 +113,7 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
     k_safe = jnp.maximum(k, 1)
     # a depth known when tracing (``train(..., specialize=True)``) that fills every layer
     # leaves nothing to select per layer
-    every_layer = not isinstance(depth, jax.core.Tracer) and int(depth) >= structure.max_depth
+    every_layer = isinstance(depth, (int, np.integer, np.ndarray)) and depth >= structure.max_depth
     per_layer = {
         "b": params.b_hidden,
         "p": layer_params(structure, params, traced),

@@ -42,20 +42,33 @@ def chosen(entries: tuple, index, fn: Callable, *operands):
       >>> chosen(entries, jnp.int32(relu), at, jnp.float32(0.0), jnp.array([-1.0, 2.0])).tolist()
       [0.0, 2.0]
     """
+    known = _known(index, len(entries))
+    if known is not None:  # fixed while tracing (a specialized program): no switch at all
+        return fn(entries[known], *operands)
     branches = [functools.partial(fn, entry) for entry in entries]
     return jax.lax.switch(index, branches, *operands)
 
 
-def _slopes(act, p, u):
+def _known(index, n: int) -> int | None:
+    """``index`` clamped to ``0..n-1`` as ``jax.lax.switch`` clamps it, where it is a Python
+    or NumPy number (known while tracing); else None (a tracer, or a JAX array: an eager call
+    keeps its one compiled switch for every choice)."""
+    if not isinstance(index, (int, np.integer, np.ndarray)) or np.ndim(index) != 0:
+        return None
+    return min(max(int(index), 0), n - 1)
+
+
+def _slopes(act, p, u, uniform=True):
     """``(phi(u; p), dphi/du, dphi/dp, sup|phi'(.; p)|)`` for one registry entry.
 
     Both derivatives are elementwise, reverse-mode products with a cotangent of ones (an entry
     may define its own VJP, as the lifted sigmoid does), exact for an elementwise ``phi``;
-    ``dphi/dp`` is zero for an activation without a parameter."""
+    ``dphi/dp`` is zero for an activation without a parameter: zeros like ``u`` where every
+    branch of a switch must return the same (``uniform``), else None."""
     a, pullback = jax.vjp(act.at(p), u)
     (da_du,) = pullback(jnp.ones_like(a))
     if act.param is None:
-        da_dp = jnp.zeros_like(u)
+        da_dp = jnp.zeros_like(u) if uniform else None
     else:
         # p broadcast to u's shape, so that the pullback keeps one slope per element
         _, pullback_p = jax.vjp(lambda q: act.at(q)(u), jnp.broadcast_to(p, u.shape))
@@ -63,7 +76,6 @@ def _slopes(act, p, u):
     return a, da_du, da_dp, jnp.asarray(act.max_derivative_at(p), u.dtype)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def activate(entries: tuple, index, p, u):
     """``(phi(u; p), phi'(u; p), sup_z |phi'(z; p)|)`` for ``phi = entries[index]``, traced index.
 
@@ -71,7 +83,9 @@ def activate(entries: tuple, index, p, u):
     elementwise slopes ``dphi/du`` and ``dphi/dp``; the backward pass multiplies by them and
     holds no conditional. Differentiating through the switch itself made XLA copy or
     zero-fill every branch's residuals per layer (about 2.5x the time of a fixed activation);
-    this way a deep network's gradient costs what it costs with the activation fixed. The
+    this way a deep network's gradient costs what it costs with the activation fixed. An
+    index known while tracing (a number, not a tracer: ``train(..., specialize=True)``) calls
+    its entry directly, and an activation without a parameter then keeps no ``dphi/dp``. The
     slope and its bound are returned for statistics (saturation) and carry no gradient.
 
     Args:
@@ -93,23 +107,55 @@ def activate(entries: tuple, index, p, u):
       >>> g(jnp.array([-1.0, 2.0])).tolist()
       [0.0, 1.0]
     """
+    known = _known(index, len(entries))
+    if known is not None:  # fixed while tracing: the entry's own pass, no switch
+        return _activate_one(entries[known], p, u)
+    return _activate_switch(entries, index, p, u)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _activate_switch(entries: tuple, index, p, u):
     a, da_du, _, bound = chosen(entries, index, _slopes, p, u)
     return a, da_du, bound
 
 
-def _activate_fwd(entries, index, p, u):
+def _switch_fwd(entries, index, p, u):
     a, da_du, da_dp, bound = chosen(entries, index, _slopes, p, u)
     return (a, da_du, bound), (index, p, da_du, da_dp)
 
 
-def _activate_bwd(entries, residuals, cotangents):
+def _switch_bwd(entries, residuals, cotangents):
     index, p, da_du, da_dp = residuals
-    g = cotangents[0]  # the slope and its bound carry no gradient
-    dp = jnp.sum(g * da_dp).astype(p.dtype).reshape(p.shape)
-    return np.zeros(np.shape(index), dtype=jax.dtypes.float0), dp, g * da_du
+    dp, du = _pull(p, da_du, da_dp, cotangents)
+    return np.zeros(np.shape(index), dtype=jax.dtypes.float0), dp, du
 
 
-activate.defvjp(_activate_fwd, _activate_bwd)
+def _pull(p, da_du, da_dp, cotangents):
+    """``(dC/dp, dC/du)`` from the cotangent of ``a``; the slope and its bound carry none."""
+    g = cotangents[0]
+    dp = jnp.zeros_like(p) if da_dp is None else jnp.sum(g * da_dp).astype(p.dtype)
+    return dp.reshape(p.shape), g * da_du
+
+
+_activate_switch.defvjp(_switch_fwd, _switch_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _activate_one(act, p, u):
+    a, da_du, _, bound = _slopes(act, p, u, uniform=False)
+    return a, da_du, bound
+
+
+def _one_fwd(act, p, u):
+    a, da_du, da_dp, bound = _slopes(act, p, u, uniform=False)
+    return (a, da_du, bound), (p, da_du, da_dp)
+
+
+def _one_bwd(act, residuals, cotangents):
+    return _pull(*residuals, cotangents)
+
+
+_activate_one.defvjp(_one_fwd, _one_bwd)
 
 
 def evaluate_activation(activation: str, z) -> tuple[jax.Array, jax.Array]:
