@@ -419,3 +419,29 @@ def test_prelu_slope_is_a_trained_parameter_and_leaky_relu_slope_is_not():
         assert float(cost(stepped)) < float(cost(params))
         leaky = config.replace(activation="leaky_relu")
         assert np.all(np.asarray(jax.grad(_cost(leaky, jnp.asarray(x), jnp.asarray(y)))(params).slope) == 0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "activation, changes",
+    [
+        ("prelu", {"norm": "batch", "clip": "value", "clip_threshold": 0.01}),
+        ("tanh", {"norm": "layer", "residual_every": 2, "clip": "global_norm"}),
+        ("relu", {"depth": 6}),  # every layer: no per-layer select at all
+    ],
+)
+def test_a_specialized_probe_equals_the_traced_one(activation, changes):
+    # The choices compiled into the program (constants the compiler folds) change nothing but
+    # the rounding; the traced probe is the one checked against the references above.
+    config = ref.config64(activation, activation_param=PARAMS.get(activation), **changes)
+    params = vg.init_mlp(config, key=jax.random.key(8))
+    x, y = _data(config, batch=9, seed=8)
+    traced = vg.probe(config, params, x, y)
+    fixed = vg.probe(config, params, x, y, specialize=True)
+    scale = float(np.max(traced.grad_w_norm))
+    for name in traced._fields:
+        want, got = getattr(traced, name), getattr(fixed, name)
+        for w, g in zip(jax.tree_util.tree_leaves(want), jax.tree_util.tree_leaves(got)):
+            # (a bias's gradient under batch normalization is 0 up to rounding)
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-13 * scale, err_msg=name)
+    with pytest.raises(TypeError, match="specialize must be True or False; got 1"):
+        vg.probe(config, params, x, y, specialize=1)

@@ -127,6 +127,11 @@ def measure_probe(size: ProbeSize, *, repeats: int, budget_s: float) -> dict:
     engine_result = jax.block_until_ready(probe(*problem))
     n, square = square_matmul(flops)
     calls = {"engine": lambda: probe(*problem), "roofline": square}
+    # The same probe with the config's choices compiled in (what the traced choices cost)
+    fixed = jax.block_until_ready(probe(*problem, specialize=True))
+    fixed_agrees = bool(np.allclose(fixed.grad_w_norm, engine_result.grad_w_norm, rtol=1e-4))
+    if fixed_agrees:
+        calls["engine_specialized"] = lambda: probe(*problem, specialize=True)
     calls["shaped_roofline"] = shaped_matmuls(size)
     grad_only, run = _checked(
         prepare_grad_only, problem, engine_result, fields=("loss", *NORM_FIELDS), units=units,
@@ -182,6 +187,14 @@ def measure_probe(size: ProbeSize, *, repeats: int, budget_s: float) -> dict:
     }
     if "grad_only" in timings:
         result["grad_only_over_roofline"] = grad_only["median_s"] / roofline["time_for_flops_s"]
+        result["engine_over_grad_only"] = engine["median_s"] / grad_only["median_s"]
+    result["specialized"] = timings.get(
+        "engine_specialized", {"skipped": "probe(..., specialize=True) disagreed with probe"}
+    )
+    if "engine_specialized" in timings and "grad_only" in timings:
+        result["specialized_over_grad_only"] = (
+            timings["engine_specialized"]["median_s"] / grad_only["median_s"]
+        )
     for name in baselines:
         if name in timings:
             result[f"{name}_over_engine"] = timings[name]["median_s"] / engine["median_s"]

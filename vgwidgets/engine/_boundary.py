@@ -25,6 +25,35 @@ from ._normalization import NormState
 from ._validate import check_array, check_bool, check_float
 
 
+# The ``Traced`` fields only ``init_mlp`` reads.
+INIT_ONLY = ("initializer", "weight_scale", "bias_scale")
+
+
+class Fixed:
+    """A call's ``Traced`` values compiled into the program (``specialize=True``).
+
+    Hashable, so that it can be a static argument: inside the program its values are NumPy
+    constants, so each choice calls its entry directly (``_switch.chosen``), a depth that fills
+    every layer selects nothing per layer, and XLA folds the rest. Each new set of values
+    compiles once more. The fields named ``unused`` (ones the program does not read) are set to
+    0, so that calls differing only in them share a program.
+    """
+
+    def __init__(self, traced: Traced, unused: tuple = ()):
+        traced = traced._replace(**dict.fromkeys(unused, 0))
+        self._items = tuple((np.asarray(v).item(), np.asarray(v).dtype.str) for v in traced)
+
+    def __hash__(self):
+        return hash(self._items)
+
+    def __eq__(self, other):
+        return isinstance(other, Fixed) and self._items == other._items
+
+    def arrays(self) -> Traced:
+        """The values, as NumPy scalars of their dtypes."""
+        return Traced(*(np.asarray(v, dtype=d) for v, d in self._items))
+
+
 def prepare(config: MLPConfig, params, x, *, train, state, momentum):
     """Check the arguments that ``apply_mlp`` and ``probe`` share, before any tracing.
 

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 
-from ._boundary import prepare, to_arrays
+from ._boundary import INIT_ONLY, Fixed, prepare, to_arrays
 from ._clipping import clip_by_mode, global_norm
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
@@ -117,11 +117,14 @@ def _cost(loss: Loss, logits, y):
     return loss.fn(logits, y)
 
 
-@functools.partial(jax.jit, static_argnames="structure")
 def _probe(
     structure: Structure, params: MLPParams, x, y, traced: Traced, state, saturation
 ) -> LayerProbe:
-    """``probe``'s compiled core: arrays in (``to_arrays``), a ``LayerProbe`` out."""
+    """``probe``'s compiled core: arrays in (``to_arrays``), a ``LayerProbe`` out; ``traced``
+    is arrays, or a static ``Fixed`` (``probe(..., specialize=True)``)."""
+    if isinstance(traced, Fixed):
+        traced = traced.arrays()
+
     def summarize(layer, p):
         """One layer's statistics, taken inside the scan (no stacks of activations kept)."""
         z, u, a, phi = (jax.lax.stop_gradient(layer[name]) for name in ("z", "u", "a", "phi"))
@@ -174,6 +177,10 @@ def _probe(
     )  # fmt: skip
 
 
+_probe_fixed = jax.jit(_probe, static_argnames=("structure", "traced"))
+_probe = jax.jit(_probe, static_argnames="structure")
+
+
 def probe(
     config: MLPConfig,
     params: MLPParams,
@@ -184,6 +191,7 @@ def probe(
     train: bool = True,
     state: NormState | None = None,
     momentum: float = 0.1,
+    specialize: bool = False,
 ) -> LayerProbe:
     """Per-layer gradient norms and activation statistics of ``config``'s network on ``(x, y)``.
 
@@ -204,6 +212,9 @@ def probe(
         or evaluation mode (the running statistics in ``state``); see ``apply_mlp``.
       state: a ``NormState``, or ``None`` for ``init_norm_state(config)``.
       momentum: the running statistics' update weight, in ``[0, 1]``.
+      specialize: compile ``config``'s choices and numbers into the program (each new set of
+        them compiles once more; BENCHMARKS.md, section 1, has what the traced ones cost), as
+        ``train(..., specialize=True)`` does. The explorers keep them traced.
 
     Returns:
       A ``LayerProbe``.
@@ -228,6 +239,11 @@ def probe(
             f"y must have shape (batch={x.shape[0]}, n_out={structure.n_out}); got {y.shape}."
         )
     saturation = check_float("saturation", saturation, 0.0, 1.0)
+    if not isinstance(specialize, bool):
+        raise TypeError(f"specialize must be True or False; got {specialize!r}.")
     with x64_context(config.dtype):
         params, x, traced, state = to_arrays(structure, params, x, traced, state)
-        return _probe(structure, params, x, jnp.asarray(y, x.dtype), traced, state, saturation)
+        run, traced = (
+            (_probe_fixed, Fixed(traced, unused=INIT_ONLY)) if specialize else (_probe, traced)
+        )
+        return run(structure, params, x, jnp.asarray(y, x.dtype), traced, state, saturation)

@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ._boundary import check_config, check_key, check_params, to_arrays
+from ._boundary import INIT_ONLY, Fixed, check_config, check_key, check_params, to_arrays
 from ._clipping import CLIP_MODES
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
@@ -242,7 +242,7 @@ def _optimizer_factory(learning_rate, momentum, clip_value, clip_norm, kind):
 
     ``kind`` is an optimizer's name, or ``(name, by_value, by_norm)``, where a False flag puts
     ``optax.identity()`` in that clip's place (the same state, one pass over the gradients
-    fewer): a specialized run (``_Fixed``) knows which clipping it uses."""
+    fewer): a specialized run (``Fixed``) knows which clipping it uses."""
     name, by_value, by_norm = (kind, True, True) if isinstance(kind, str) else kind
     if name == "sgd":
         base = optax.sgd(learning_rate)
@@ -377,38 +377,13 @@ def _start(structure, kind, params, traced, state, hyper: _Hyper, key, labels) -
     return _Carry(params, opt.init(params), state, zero, zero - 1, data_key, order)
 
 
-class _Fixed:
-    """A run's ``Traced`` values compiled into the program, for ``train(..., specialize=True)``.
-
-    Hashable, so that it can be a static argument: inside the program its values are
-    constants, and XLA folds what they decide (the chosen branch of each ``lax.switch`` is
-    inlined; the selects on depth and skips are resolved), and the clipping a run does not use
-    is left out. The fields only ``init_mlp`` reads (``initializer``, ``weight_scale``,
-    ``bias_scale``, ``clip_threshold``: the thresholds are in ``_Hyper``) are set to 0 here, so
-    that networks differing only in them share one program."""
-
-    def __init__(self, traced: Traced):
-        traced = traced._replace(initializer=0, weight_scale=0, bias_scale=0, clip_threshold=0)
-        self._items = tuple((np.asarray(v).item(), np.asarray(v).dtype.str) for v in traced)
-
-    def __hash__(self):
-        return hash(self._items)
-
-    def __eq__(self, other):
-        return isinstance(other, _Fixed) and self._items == other._items
-
-    def arrays(self) -> Traced:
-        return Traced(*(np.asarray(v, dtype=d) for v, d in self._items))
-
-    def clips(self) -> tuple[bool, bool]:
-        mode = CLIP_MODES[self.arrays().clip]
-        return mode == "value", mode == "global_norm"
-
-
 def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry: _Carry, n_steps):
-    """``n_steps`` (traced) plain steps; ``traced`` is arrays, or a static ``_Fixed``."""
-    if isinstance(traced, _Fixed):
-        kind, traced = (kind, *traced.clips()), traced.arrays()
+    """``n_steps`` (traced) plain steps; ``traced`` is arrays, or a static ``Fixed`` (then the
+    clipping the run does not use is left out: ``optax.identity()`` in its place)."""
+    if isinstance(traced, Fixed):
+        traced = traced.arrays()
+        mode = CLIP_MODES[int(traced.clip)]
+        kind = (kind, mode == "value", mode == "global_norm")
     opt = _optimizer(kind, *hyper[:4])
 
     def body(_, c):
@@ -620,7 +595,10 @@ def train_chunks(
     if not isinstance(specialize, bool):
         raise TypeError(f"specialize must be True or False; got {specialize!r}.")
     run, carry = _prepare(config, train_config, data, key, params)
-    advance, traced = (_advance_fixed, _Fixed(run.traced)) if specialize else (_advance, run.traced)
+    advance, traced = (
+        (_advance_fixed, Fixed(run.traced, unused=INIT_ONLY + ("clip_threshold",)))
+        if specialize else (_advance, run.traced)
+    )  # fmt: skip
     records, k = [], run.record_every
     chunk_steps, started = max(1, k - 1), time.perf_counter()
     statics = (run.structure, run.kind, run.batch_size)
