@@ -183,9 +183,12 @@ def _widget_rows(widgets: dict) -> list[Row]:
                     section, f"built in a fresh process, {run} (persistent cache {what})",
                     b["build_s"], BUILD_MAX_S, _s, f"<= {BUILD_MAX_S:.0f} s",
                 )  # fmt: skip
+                phases = ", ".join(f"{phase} {seconds:.2g} s"
+                                   for phase, seconds in b.get("phases_s", {}).items())  # fmt: skip
                 detail = (
                     f"{_s(b['build_s'])} ({b['count']} programs, {b['cache_hits']} from the "
-                    f"cache; import {_s(b['import_s'])} before it)"
+                    f"cache; {phases or 'phases not reported'}; import {_s(b['import_s'])} "
+                    f"before it)"
                 )
                 rows.append(row._replace(value=detail))
         rows += [

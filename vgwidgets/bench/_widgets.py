@@ -312,6 +312,7 @@ with count_compilations() as built:
 done = time.perf_counter()
 print(json.dumps({"build_s": done - imported, "import_s": imported - start,
                   "count": built.count, "cache_hits": built.cache_hits,
+                  "phases_s": built.seconds(),
                   "cache_dir": vgwidgets.compilation_cache_dir(), "error": explorer.error}))
 """
 
