@@ -123,13 +123,16 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         "var": state.var,
     }
 
-    # Rematerialized: the backward pass recomputes the normalization from z instead of saving
-    # residuals, which XLA's conditional would copy or zero-fill for every branch per layer.
-    @jax.checkpoint
     def _normalize(z, scale, shift, mean, var):
         return normalize(
             traced.norm, z, scale, shift, mean, var, train=traced.train, momentum=traced.momentum
         )
+
+    # Rematerialized: the backward pass recomputes the normalization from z instead of saving
+    # residuals, which XLA's conditional would copy or zero-fill for every branch per layer. A
+    # normalization known while tracing (a specialized program) has no conditional to spare.
+    if not isinstance(traced.norm, (int, np.integer, np.ndarray)):
+        _normalize = jax.checkpoint(_normalize)
 
     def post(z, v):
         """Layer ``l`` after its matrix product: ``LAYER_ARRAYS`` and the running statistics."""
