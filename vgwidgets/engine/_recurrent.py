@@ -206,7 +206,7 @@ def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobia
     gammas = jnp.asarray([GAMMAS[n] for n in NONLINEARITIES], dtype)
     gamma = gammas[t.nonlinearity] if structure.cell == "vanilla" else jnp.asarray(jnp.nan)
     masked = [jnp.where(active, v, jnp.zeros_like(v)) for v in (*norms, jac, gate_mean)]
-    # rec_radius and rec_norm: filled in on the host (``spectral_radius``, ``largest_singular_value``)
+    # rec_radius, rec_norm: filled in on the host (``spectral_radius``, ``largest_singular_value``)
     nan = jnp.asarray(jnp.nan, dtype)
     return TimeProbe(loss, *masked, active, overflow_step, nan, nan, gamma.astype(dtype))
 
@@ -282,8 +282,9 @@ def probe_through_time(
       jacobians: also measure each step's ``||dh_t/dh_{t-1}||_2`` (``jax.jacfwd`` and an SVD
         per step, for the first sequence; the dearest part, skipped at run time when False).
       spectrum: compute ``rec_norm`` and ``rec_radius`` (NumPy's SVD and eigenvalues, on the
-        host, outside the compiled pass); False leaves both NaN, for callers that know them already (on a loaded 2-core
-        machine one LAPACK call can take a second: OpenBLAS's threads wait on each other).
+        host, outside the compiled pass); False leaves both NaN, for callers that know them
+        already (on a loaded 2-core machine one LAPACK call can take a second: OpenBLAS's
+        threads wait on each other).
 
     Returns:
       A ``TimeProbe``.
