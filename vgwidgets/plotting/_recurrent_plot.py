@@ -130,7 +130,11 @@ def recurrent_figure(*, figsize=(11.0, 4.2)) -> RecurrentArtists:
     (nan,) = ax_grad.plot([], [], marker="X", color=_BAD, ms=8, **kw)
     log_y(ax_grad, minor=False)
     ax_grad.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    ax_grad.set_xlabel("distance T - t (steps back from the loss)")
+    # The x label as a static figure text, not the axis' label: the axis is redrawn whenever
+    # T or the decades shown change, and its label would be laid out and drawn again each time.
+    box = ax_grad.get_position()
+    fig.text((box.x0 + box.x1) / 2, 0.015, "distance T - t (steps back from the loss)",
+             ha="center", va="bottom", fontsize="medium")  # fmt: skip
     ax_grad.set_title("||dL/dh_t||: the gradient reaching step t", fontsize=10)
     ax_grad.legend(loc="lower left", fontsize=7, frameon=False)
     # The texts change with the controls: drawn over the cached layers (``changing``), they
