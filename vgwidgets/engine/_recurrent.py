@@ -56,8 +56,7 @@ class TimeProbe(NamedTuple):
       overflow_step: the first step ``t`` (1-based) whose state holds an inf or NaN, or 0.
       rec_radius: the spectral radius of ``W_rec = w_rec[0]`` (its active corner), ``()``,
         computed on the host (``spectral_radius``).
-      rec_norm: its largest singular value ``sigma_max``, ``()``, computed on the host too
-        (``largest_singular_value``).
+      rec_norm: its largest singular value ``sigma_max``, ``()``.
       gamma: ``sup |phi'|`` of the vanilla cell's nonlinearity; NaN for the gated cells.
     """
 
@@ -185,7 +184,9 @@ def _jacobian_norms(structure, params, t: RNNTraced, x0, h0, c0):
 
 
 @functools.partial(jax.jit, static_argnames="structure")
-def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobians) -> TimeProbe:
+def _probe(
+    structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobians, spectrum
+) -> TimeProbe:
     """``probe_through_time``'s compiled core; ``xs`` is time-major ``(max_length, batch, n_in)``.
 
     Both loops run ``length`` iterations (``fori_loop`` with a traced bound), so the cost
@@ -211,12 +212,17 @@ def _probe(structure: RNNStructure, params: RNNParams, xs, t: RNNTraced, jacobia
     )
     bad = active & ~finite
     overflow_step = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, 0)
+    sigma = jax.lax.cond(
+        spectrum,
+        lambda: jnp.linalg.svd(params.w_rec[0], compute_uv=False)[0],
+        lambda: jnp.asarray(jnp.nan, dtype),
+    )
     gammas = jnp.asarray([GAMMAS[n] for n in NONLINEARITIES], dtype)
     gamma = gammas[t.nonlinearity] if structure.cell == "vanilla" else jnp.asarray(jnp.nan)
     masked = [jnp.where(active, v, jnp.zeros_like(v)) for v in (*norms, jac, gate_mean)]
-    # rec_radius, rec_norm: filled in on the host (``spectral_radius``, ``largest_singular_value``)
-    nan = jnp.asarray(jnp.nan, dtype)
-    return TimeProbe(loss, *masked, active, overflow_step, nan, nan, gamma.astype(dtype))
+    return TimeProbe(
+        loss, *masked, active, overflow_step, jnp.zeros((), dtype), sigma, gamma.astype(dtype)
+    )  # rec_radius: filled in on the host (``spectral_radius``)
 
 
 def spectral_radius(w) -> float:
@@ -230,19 +236,6 @@ def spectral_radius(w) -> float:
     if not np.all(np.isfinite(w)):
         return float("nan")
     return float(np.max(np.abs(np.linalg.eigvals(w)))) if w.size else 0.0
-
-
-def largest_singular_value(w) -> float:
-    """``sigma_max(w)`` by NumPy's LAPACK on the host, in float64.
-
-    Outside the compiled pass for the reason ``spectral_radius`` is: XLA's CPU SVD of a
-    128 x 128 matrix took ~0.6 s of CPU here, NumPy's ~5 ms, and the whole forward and backward
-    pass at T = 1000 ~0.1 s. ``w`` is the active corner.
-    """
-    w = np.asarray(w, np.float64)
-    if not np.all(np.isfinite(w)):
-        return float("nan")
-    return float(np.linalg.svd(w, compute_uv=False)[0]) if w.size else 0.0
 
 
 def _prepare(config: RNNConfig, params, x) -> np.ndarray:
@@ -289,10 +282,9 @@ def probe_through_time(
       x: inputs, ``(batch, max_length, n_in)``, finite.
       jacobians: also measure each step's ``||dh_t/dh_{t-1}||_2`` (``jax.jacfwd`` and an SVD
         per step, for the first sequence; the dearest part, skipped at run time when False).
-      spectrum: compute ``rec_norm`` and ``rec_radius`` (NumPy's SVD and eigenvalues, on the
-        host, outside the compiled pass); False leaves both NaN, for callers that know them
-        already (on a loaded 2-core machine one LAPACK call can take a second: OpenBLAS's
-        threads wait on each other).
+      spectrum: compute ``rec_norm`` (an SVD) and ``rec_radius`` (NumPy's eigenvalues, on the
+        host); False leaves both NaN, for callers that know them already (on a loaded 2-core
+        machine one LAPACK call can take a second: OpenBLAS's threads wait on each other).
 
     Returns:
       A ``TimeProbe``.
@@ -318,16 +310,11 @@ def probe_through_time(
         params = RNNParams(*(jnp.asarray(v, dtype) for v in params))
         xs = jnp.asarray(np.swapaxes(x, 0, 1), dtype)
         traced = traced_arrays(structure, config.traced)
-        result = _probe(structure, params, xs, traced, jnp.asarray(jacobians))
-    if not spectrum:
-        return result
+        flags = jnp.asarray(jacobians), jnp.asarray(spectrum)
+        result = _probe(structure, params, xs, traced, *flags)
     n = config.hidden
-    w = np.asarray(params.w_rec[0])[:n, :n]
-    dtype = result.rec_norm.dtype
-    return result._replace(
-        rec_radius=np.asarray(spectral_radius(w), dtype),
-        rec_norm=np.asarray(largest_singular_value(w), dtype),
-    )
+    value = spectral_radius(np.asarray(params.w_rec[0])[:n, :n]) if spectrum else float("nan")
+    return result._replace(rec_radius=np.asarray(value, result.rec_norm.dtype))
 
 
 @functools.partial(jax.jit, static_argnames="structure")
