@@ -115,6 +115,24 @@ def test_quick_compilation_section(quick):
     assert compilation["deep_over_shallow"] > 0
 
 
+def test_quick_recurrent_section(quick):
+    recurrent = quick["result"]["recurrent"]
+    assert set(recurrent) == {"size", "cells", "torch", "compile"}
+    for entry in recurrent["cells"].values():
+        assert {"median_s", "p95_s", "first_call_s", "compile_s"} <= set(entry)
+    compile_ = recurrent["compile"]
+    assert len(compile_["lengths"]) >= 2 and all(t > 0 for t in compile_["first_call_s"])
+    assert compile_["cache_hits"] == [0] * len(compile_["lengths"])  # XLA compiled each
+    targets = {t["measure"]: t for t in quick["result"]["targets"]}
+    assert targets["compile time, longest T / shortest T"]["passed"] in (True, False)
+    torch_entry = recurrent["torch"]
+    assert ("skipped" in torch_entry) != ("cells" in torch_entry)
+    for cell, entry in torch_entry.get("cells", {}).items():
+        assert entry["same_numbers"]["same"] is True
+        assert TIMING_KEYS <= set(entry) and entry["torch_over_engine"] > 0
+        assert targets[f"PyTorch eager / engine, {cell}"]["passed"] in (True, False)
+
+
 def test_quick_widgets_section_covers_every_explorer(quick):
     widgets = quick["result"]["widgets"]
     assert set(widgets) == set(_widgets.explorer_classes())

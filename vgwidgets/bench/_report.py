@@ -291,13 +291,40 @@ def _recurrent_rows(recurrent: dict) -> list[Row]:
         rows.append(Row(section, f"probe_through_time {cell}, median", _ms(entry["median_s"])))
         rows.append(Row(section, f"probe_through_time {cell}, first call", _s(entry["first_call_s"])))
     compile_ = recurrent["compile"]
+    if "skipped" in compile_:
+        rows.append(Row(section, "compile time by T", f"skipped: {compile_['skipped']}"))
+        return rows + _recurrent_torch_rows(section, recurrent["torch"])
     times = compile_["first_call_s"]
     shown = ", ".join(f"T = {n}: {_s(t)}" for n, t in zip(compile_["lengths"], times))
-    rows.append(Row(section, f"{compile_['cell']} compile time by T", shown))
+    measure = f"{compile_['cell']} compile time by T (fresh process, no persistent cache)"
+    rows.append(Row(section, measure, shown))
     ratio = max(times) / min(times) if min(times) > 0 else float("nan")
     rows.append(_at_most(section, "compile time, longest T / shortest T", ratio, DEPTH_RATIO_MAX,
                          target=f"<= {DEPTH_RATIO_MAX}x"))  # fmt: skip
-    rows.append(Row(section, "PyTorch eager baseline", recurrent["torch"]["skipped"]))
+    rows += _recurrent_torch_rows(section, recurrent["torch"])
+    return rows
+
+
+def _recurrent_torch_rows(section: str, torch: dict) -> list[Row]:
+    """PyTorch eager's time per cell, its agreement with the engine and the ratio's target."""
+    if "skipped" in torch:
+        return [Row(section, "PyTorch eager baseline", f"skipped: {torch['skipped']}")]
+    threads = torch["threads"]
+    rows = [Row(section, "PyTorch eager baseline, threads", (
+        f"torch {torch['version']}: {threads['torch_intra_op']} intra-op, "
+        f"{threads['torch_inter_op']} inter-op; JAX: {threads['jax']}; {threads['cpu_count']} cores"
+    ))]  # fmt: skip
+    for cell, entry in torch["cells"].items():
+        worst = entry["same_numbers"]["max_rel_diff"]
+        same = ", ".join(f"{k} {v:.2g}" for k, v in worst.items())
+        measure = f"PyTorch eager {cell}, median"
+        if "median_s" in entry:
+            value = f"{_ms(entry['median_s'])} (same norms; max relative difference {same})"
+        else:
+            value = f"skipped: {entry['skipped']} (max relative difference {same})"
+        rows.append(Row(section, measure, value))
+        ratio = entry.get("torch_over_engine")
+        rows.append(_at_least(section, f"PyTorch eager / engine, {cell}", ratio, TORCH_SPEEDUP_MIN))
     return rows
 
 

@@ -165,16 +165,22 @@ def _loss(structure, params, t: RNNTraced, hs):
     return jnp.where(t.loss == 1, every, per_step[jnp.maximum(t.length - 1, 0)])
 
 
-def _jacobian_norms(structure, params, xs, t: RNNTraced, h_prev, c_prev):
-    """``||dh_t/dh_{t-1}||_2`` per step for the first sequence: ``jax.jacfwd`` and an SVD."""
+def _jacobian_norms(structure, params, t: RNNTraced, x0, h0, c0):
+    """``||dh_t/dh_{t-1}||_2`` per step for the first sequence (its inputs ``x0`` and states
+    ``h0``, ``c0`` before each step): ``jax.jacfwd`` and an SVD, one step at a time.
+
+    A loop, not ``vmap`` over the steps: the vmapped form held every step's Jacobian at once
+    (``max_length`` x 128 x 128 floats, 32 MB at 500 steps), and XLA set that memory aside on
+    every call of the probe, asked for or not (~3 ms a call). The loop runs ``length`` steps.
+    """
     units = jnp.arange(structure.max_hidden) < t.hidden
     cell = functools.partial(step, structure.cell, t.nonlinearity, params)
 
-    def one(x, h, c):
-        jac = jax.jacfwd(lambda v: jnp.where(units, cell(x, v, c)[0], 0.0))(h)
-        return jnp.linalg.svd(jac, compute_uv=False)[0]
+    def body(k, norms):
+        jac = jax.jacfwd(lambda v: jnp.where(units, cell(x0[k], v, c0[k])[0], 0.0))(h0[k])
+        return norms.at[k].set(jnp.linalg.svd(jac, compute_uv=False)[0])
 
-    return jax.vmap(one)(xs[:, 0], h_prev[:, 0], c_prev[:, 0])
+    return jax.lax.fori_loop(0, t.length, body, jnp.zeros(structure.max_length, h0.dtype))
 
 
 @functools.partial(jax.jit, static_argnames="structure")
@@ -197,10 +203,12 @@ def _probe(
     poisoned = (jnp.cumsum(has_nan[::-1])[::-1] > 0) | ~jnp.isfinite(loss)
     norms = [jnp.where(poisoned, jnp.nan, norm_h)]
     norms.append(jnp.where(poisoned, jnp.nan, norm_c) if structure.cell == "lstm" else norm_c)
+    first = (xs[:, 0], hs[:-1, 0], cs[:-1, 0])  # the first sequence's inputs and states
     jac = jax.lax.cond(
         jacobians,
-        lambda: _jacobian_norms(structure, params, xs, t, hs[:-1], cs[:-1]),
-        lambda: jnp.zeros(structure.max_length, dtype),
+        lambda first: _jacobian_norms(structure, params, t, *first),
+        lambda first: jnp.zeros(structure.max_length, dtype),
+        first,
     )
     bad = active & ~finite
     overflow_step = jnp.where(jnp.any(bad), jnp.argmax(bad) + 1, 0)

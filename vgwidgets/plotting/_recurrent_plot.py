@@ -10,6 +10,7 @@ axis cannot place are marked as in every figure (``_figure.py``).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ._figure import MARK_HEIGHTS, agg_figure, clip_to_axis, log_limits, log_y, unplaceable_note
+from ._figure import (
+    MARK_HEIGHTS,
+    agg_figure,
+    changing,
+    clip_to_axis,
+    log_limits,
+    log_y,
+    unplaceable_note,
+)
 
 CELL_COLOURS = {"vanilla": "tab:blue", "lstm": "tab:orange", "gru": "tab:green"}
 CELL_LABELS = {"vanilla": "vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -83,13 +92,27 @@ class RecurrentPlotData(NamedTuple):
     note: str
 
 
+def eig_reach(largest: float) -> float:
+    """The spectrum panel's half-width: 1.1 times ``largest`` rounded up to an eighth of a
+    decade (steps of ~33%). The limits then stay put while the gain moves a little, so that
+    an update redraws the panel's ticks only when the circles outgrow it (or shrink to less
+    than three quarters of it).
+
+    Example:
+      >>> eig_reach(1.0), eig_reach(1.2) == eig_reach(1.3), round(eig_reach(2.0) / 2.0, 2)
+      (1.1, True, 1.3)
+    """
+    steps = math.ceil(round(8.0 * math.log10(max(largest, 1e-300)), 9))
+    return 1.1 * 10.0 ** (steps / 8.0)
+
+
 def recurrent_figure(*, figsize=(11.0, 4.2)) -> RecurrentArtists:
     """Build the recurrent figure once, empty; ``update_recurrent_figure`` fills it."""
     fig, (ax_grad, ax_eig) = agg_figure(
         figsize, ncols=2, dpi=80, gridspec_kw={"width_ratios": [2.1, 1.0]}
     )
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.86, wspace=0.22)
-    title = fig.suptitle("", fontsize=10)
+    title = changing(fig.suptitle("", fontsize=10))
     grad_lines = {
         cell: ax_grad.plot([], [], "-", color=colour, lw=1.6, label=CELL_LABELS[cell])[0]
         for cell, colour in CELL_COLOURS.items()
@@ -107,17 +130,23 @@ def recurrent_figure(*, figsize=(11.0, 4.2)) -> RecurrentArtists:
     (nan,) = ax_grad.plot([], [], marker="X", color=_BAD, ms=8, **kw)
     log_y(ax_grad, minor=False)
     ax_grad.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    ax_grad.set_xlabel("distance T - t (steps back from the loss)")
+    # The x label as a static figure text, not the axis' label: the axis is redrawn whenever
+    # T or the decades shown change, and its label would be laid out and drawn again each time.
+    box = ax_grad.get_position()
+    fig.text((box.x0 + box.x1) / 2, 0.015, "distance T - t (steps back from the loss)",
+             ha="center", va="bottom", fontsize="medium")  # fmt: skip
     ax_grad.set_title("||dL/dh_t||: the gradient reaching step t", fontsize=10)
     ax_grad.legend(loc="lower left", fontsize=7, frameon=False)
-    label = ax_grad.text(
+    # The texts change with the controls: drawn over the cached layers (``changing``), they
+    # cost a few milliseconds, where a change to a static text redraws the whole figure.
+    label = changing(ax_grad.text(
         0.98, 0.97, "", transform=ax_grad.transAxes, ha="right", va="top", fontsize=9,
         bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
-    )  # fmt: skip
-    note = ax_grad.text(
+    ))  # fmt: skip
+    note = changing(ax_grad.text(
         0.98, 0.03, "", transform=ax_grad.transAxes, ha="right", va="bottom", fontsize=7,
         color=_BAD, fontweight="bold",
-    )  # fmt: skip
+    ))  # fmt: skip
     ax_eig.plot(_CIRCLE.real, _CIRCLE.imag, "-", color="0.6", lw=1, label="unit circle")
     (radius_circle,) = ax_eig.plot([], [], "-", color="tab:purple", lw=1.2, label="radius ρ")
     (sigma_circle,) = ax_eig.plot([], [], "--", color="k", lw=1.2, label="σ_max")
@@ -220,7 +249,7 @@ def update_recurrent_figure(
         else:
             circle.set_data([], [])
     finite = [abs(v) for v in (radius, sigma_max, 1.0) if np.isfinite(v)]
-    reach = 1.1 * max(finite)
+    reach = eig_reach(max(finite))
     artists.ax_eig.set_xlim(-reach, reach)
     artists.ax_eig.set_ylim(-reach, reach)
     note = unplaceable_note(every, dtype=dtype, zero_cause=" (underflow)")
