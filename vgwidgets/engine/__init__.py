@@ -59,15 +59,8 @@ from ._recurrent_cells import (
     vanilla_cell,
 )
 from ._recurrent_config import MAX_HIDDEN, MAX_LENGTH, RNNConfig, init_rnn
-from ._train import (
-    OPTIMIZERS,
-    TrainConfig,
-    TrainData,
-    TrainResult,
-    make_optimizer,
-    train,
-    train_chunks,
-)
+from ._train import train, train_chunks
+from ._train_config import OPTIMIZERS, TrainConfig, TrainData, TrainResult, make_optimizer
 from ._validate import check_bool, check_choice, check_float, check_int
 
 __all__ = [
