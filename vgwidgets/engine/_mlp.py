@@ -19,7 +19,7 @@ import numpy as np
 
 
 from ._boundary import INIT_ONLY, Fixed, prepare, to_arrays
-from ._clipping import clip_by_mode, global_norm
+from ._clipping import CLIP_MODES, clip_by_mode, global_norm
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
 from ._losses import Loss
@@ -117,6 +117,21 @@ def _cost(loss: Loss, logits, y):
     return loss.fn(logits, y)
 
 
+def _clipped_norms(mode: str, grads, b_norms, w_norms, total, threshold):
+    """``(||dC/db_l||, ||dC/dW_l||, ||g||)`` after the ``mode`` clipping of ``g = grads``.
+
+    "none" leaves them as they are, and "global_norm" scales them as it scales every entry
+    (``g * c / ||g||`` where ``||g|| >= c``, as ``optax.clip_by_global_norm``); only "value"
+    clips the entries and takes the norms anew, a pass over the gradient the others spare."""
+    if mode == "none":
+        return b_norms, w_norms, total
+    if mode == "global_norm":
+        scale = jnp.where(total < threshold, 1.0, threshold / total).astype(total.dtype)
+        return b_norms * scale, w_norms * scale, total * scale
+    clipped = clip_by_mode(grads, CLIP_MODES.index("value"), threshold)
+    return (*_per_layer_norms(clipped), global_norm(clipped))
+
+
 def _probe(
     structure: Structure, params: MLPParams, x, y, traced: Traced, state, saturation
 ) -> LayerProbe:
@@ -151,13 +166,16 @@ def _probe(
         mean_loss, has_aux=True
     )(params)
     *stats, finite, no_nan = summaries
-    clipped = clip_by_mode(grads, traced.clip, traced.clip_threshold)
+    norms, total = _per_layer_norms(grads), global_norm(grads)
+    *clipped_norms, clipped_total = chosen(
+        CLIP_MODES, traced.clip, _clipped_norms, grads, *norms, total, traced.clip_threshold
+    )
     per_layer = (
-        *_per_layer_norms(grads),
+        *norms,
         jnp.abs(grads.slope),
         jnp.linalg.norm(grads.norm_scale, axis=-1),
         jnp.linalg.norm(grads.norm_shift, axis=-1),
-        *_per_layer_norms(clipped),
+        *clipped_norms,
     )
     # Overflow is shown as what it is. A layer whose forward pass holds a NaN (inf - inf)
     # poisons the gradient of every layer below it, and a non-finite cost poisons all of them,
@@ -169,7 +187,7 @@ def _probe(
     bad = active & ~finite
     overflow_layer = jnp.where(jnp.any(bad), jnp.argmax(bad), -1)
     any_poisoned = jnp.any(poisoned & active)
-    global_norms = [jnp.where(any_poisoned, jnp.nan, global_norm(g)) for g in (grads, clipped)]
+    global_norms = [jnp.where(any_poisoned, jnp.nan, g) for g in (total, clipped_total)]
     b, w, slope_g, scale_g, shift_g, clipped_b, clipped_w, *stats = masked
     return LayerProbe(
         loss, b, w, *stats, active, overflow_layer, slope_g, scale_g, shift_g,
