@@ -121,7 +121,7 @@ def test_lifted_sigmoid_eps_reaches_the_probe_and_compiles_nothing_new():
     eps value compiles anything."""
     config = ref.config64("lifted_sigmoid", loss="squared_error", activation_param=0.0)
     params = vg.init_mlp(config, key=jax.random.key(8))
-    x, y = ref.data(config, batch=6, seed=8)
+    x, y = ref.data(config, batch=9, seed=8)
     layers = ref.unpadded(params, config.depth)
     vg.probe(config, params, x, y)
     configs = [config.replace(activation_param=eps) for eps in (0.0, 0.05, 0.4, 1.0)]

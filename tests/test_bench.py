@@ -208,16 +208,19 @@ def test_importing_bench_imports_no_gui_or_optional_package():
 # The baselines compute the engine's numbers.
 
 
-def _problem(activation, loss, dtype, *, depth=6, width=12, batch=9, seed=0):
+def _problem(activation, loss, dtype, *, depth=6, width=8, batch=7, seed=0):
+    # The shape of tests/test_mlp.py's PADDED (4 inputs, width 8, 2 outputs, max_depth 20,
+    # batch 7): the compiled programs are shared through JAX's persistent cache.
     config = vg.MLPConfig(
-        n_in=5, depth=depth, width=width, n_out=3, activation=activation, loss=loss, dtype=dtype
-    )
+        n_in=4, depth=depth, width=width, n_out=2, max_depth=20, activation=activation,
+        loss=loss, dtype=dtype,
+    )  # fmt: skip
     params = vg.init_mlp(config, key=jax.random.key(seed))
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, 5))
-    y = rng.uniform(size=(batch, 3)) if loss != "softmax_cross_entropy" else None
+    x = rng.standard_normal((batch, 4))
+    y = rng.uniform(size=(batch, 2)) if loss != "softmax_cross_entropy" else None
     if y is None:
-        y = np.eye(3)[rng.integers(0, 3, batch)]
+        y = np.eye(2)[rng.integers(0, 2, batch)]
     return config, params, x, y
 
 

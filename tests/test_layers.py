@@ -26,12 +26,14 @@ def _loaded(code):
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+# The shape of tests/test_mlp.py's SMALL: under make test, JAX's persistent cache (inherited
+# through the environment) holds its programs, so this process loads them instead of compiling.
 ENGINE = """
 import jax.numpy as jnp
 import vgwidgets, vgwidgets.engine, vgwidgets.experiments
-config = vgwidgets.MLPConfig(n_in=3, depth=2, width=4, n_out=2)
+config = vgwidgets.MLPConfig(n_in=4, depth=3, width=8, n_out=2)
 params = vgwidgets.init_mlp(config, key=__import__("jax").random.key(0))
-vgwidgets.probe(config, params, jnp.ones((2, 3)), jnp.zeros((2, 2)))
+vgwidgets.probe(config, params, jnp.ones((7, 4)), jnp.zeros((7, 2)))
 vgwidgets.chain([2.0, 2.0], [0.0, 0.0], 1.0)
 """
 

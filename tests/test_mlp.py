@@ -17,6 +17,14 @@ LOSSES = sorted(vg.LOSSES)
 PARAMS = {"leaky_relu": 0.2, "prelu": 0.3, "elu": 1.5, "lifted_sigmoid": 0.3}
 
 
+# Compiling a new shape costs seconds (init, probe and forward pass: about 12 s of CPU), so the
+# float32 tests share two: n_in=4, width=8, n_out=2, batch 7 at max_depth 3 (SMALL) and 20
+# (PADDED); the depth, the activation and every other choice are traced values of one program.
+# The float64 tests share ``ref.config64``'s shape at batch 16 or 9.
+SMALL = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2)
+PADDED = SMALL.replace(max_depth=20)
+
+
 def _data(config, batch=7, seed=0):
     return ref.data(config, batch, seed)
 
@@ -136,7 +144,7 @@ def test_residual_connections_match_the_references(k):
     """``a_l = phi(u_l) + a_{l-k}`` at every k-th layer ``l > k``: 5 layers, k = 1, 2, 3."""
     config = ref.config64("tanh", depth=5, residual_every=k)
     params = vg.init_mlp(config, key=jax.random.key(4))
-    x, y = _data(config, batch=6, seed=4)
+    x, y = _data(config, batch=9, seed=4)
     layers = ref.unpadded(params, 5)
     out = vg.apply_mlp(config, params, x).trim()
     _, _, acts, logits, _ = ref.forward("tanh", layers, x, residual_every=k)
@@ -158,7 +166,7 @@ def test_residual_connections_match_the_references(k):
 def test_residual_every_beyond_depth_changes_nothing():
     config = ref.config64("tanh")
     params = vg.init_mlp(config, key=jax.random.key(4))
-    x, y = _data(config)
+    x, y = _data(config, batch=9)
     plain = vg.probe(config, params, x, y)
     for k in (4, 5, 1000):  # the first skip would end at layer 2k > depth = 4
         far = vg.probe(config.replace(residual_every=k), params, x, y)
@@ -169,7 +177,7 @@ def test_residual_every_beyond_depth_changes_nothing():
 
 
 def test_float32_probe_matches_the_unrolled_reference():
-    config = vg.MLPConfig(n_in=5, depth=4, width=6, n_out=3, max_depth=7, weight_scale=1.3)
+    config = PADDED.replace(depth=4, weight_scale=1.3)
     params = vg.init_mlp(config, key=jax.random.key(1))
     x, y = _data(config)
     result = vg.probe(config, params, x, y).trim()
@@ -180,20 +188,18 @@ def test_float32_probe_matches_the_unrolled_reference():
 
 
 def test_float64_leaves_the_session_in_float32():
-    config = vg.MLPConfig(n_in=2, depth=2, width=3, n_out=1, dtype="float64")
-    vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), np.ones((2, 2)), np.ones((2, 1)))
+    config = ref.config64("tanh", depth=2)
+    vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), *_data(config, batch=9))
     assert jnp.asarray(1.0).dtype == jnp.float32
 
 
 def test_dead_relu_units_are_counted():
-    config = vg.MLPConfig(
-        n_in=3, depth=3, width=10, n_out=2, activation="relu", loss="squared_error"
-    )
+    config = SMALL.replace(activation="relu", loss="squared_error")
     params = vg.init_mlp(config, key=jax.random.key(0))
     # Units 0-3 of layer 2 get a bias far below anything their inputs can reach: dead.
     params = params._replace(b_hidden=params.b_hidden.at[1, :4].set(-1e4))
-    x = np.random.default_rng(0).normal(size=(64, 3))
-    result = vg.probe(config, params, x, np.zeros((64, 2)))
+    x = np.random.default_rng(0).normal(size=(7, 4))
+    result = vg.probe(config, params, x, np.zeros((7, 2)))
     acts = ref.forward("relu", ref.unpadded(params, 3), x)[2]
     assert np.all(acts[1][:, :4] == 0)
     assert result.dead_frac[1] == pytest.approx(np.mean(np.all(acts[1] == 0, axis=0)))
@@ -203,15 +209,14 @@ def test_dead_relu_units_are_counted():
 
 
 def test_padded_layers_are_inert_and_padding_does_not_change_results():
-    small = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2, max_depth=3)
-    big = small.replace(max_depth=12)
+    small, big = SMALL, PADDED
     x, y = _data(small)
     p_small = vg.init_mlp(small, key=jax.random.key(5))
     p_big = vg.init_mlp(big, key=jax.random.key(5))
     np.testing.assert_array_equal(p_small.w_hidden, p_big.w_hidden[:2])
     r_small, r_big = vg.probe(small, p_small, x, y), vg.probe(big, p_big, x, y)
     np.testing.assert_allclose(r_small.grad_b_norm, r_big.grad_b_norm[:3], rtol=1e-6)
-    assert r_big.active.tolist() == [True] * 3 + [False] * 9
+    assert r_big.active.tolist() == [True] * 3 + [False] * 17
     assert np.all(np.asarray(r_big.grad_b_norm[3:]) == 0)
     assert r_big.trim().grad_b_norm.shape == (3,)
     assert r_big.trim().norm_state.mean.shape == (3, 8)
@@ -220,9 +225,7 @@ def test_padded_layers_are_inert_and_padding_does_not_change_results():
 def test_moving_any_control_compiles_nothing_new():
     """After a shape's first probe, apply and draw, no control compiles anything: the choices
     (activation, initializer, loss, norm, clip) are traced like the numbers."""
-    config = vg.MLPConfig(
-        n_in=4, depth=2, width=8, n_out=2, max_depth=20, activation="leaky_relu", norm="batch"
-    )
+    config = PADDED.replace(depth=2, activation="leaky_relu", norm="batch")
     x, y = _data(config)
     params = vg.init_mlp(config, key=jax.random.key(0))
     first = vg.probe(config, params, x, y)
@@ -276,9 +279,9 @@ def _move_controls(config, x, y, state, rng):
 def test_a_new_registry_entry_compiles_each_program_once_more(monkeypatch):
     """A compiled program holds a branch per registry entry as it was: registering an entry
     makes a new program on the next call (with the entry among its branches), then none."""
-    config = vg.MLPConfig(n_in=3, depth=2, width=5, n_out=2, max_depth=3)
+    config = SMALL.replace(depth=2)
     params = vg.init_mlp(config, key=jax.random.key(0))
-    x, y = _data(config, batch=4)
+    x, y = _data(config)
     vg.probe(config, params, x, y)
     monkeypatch.setitem(vg.ACTIVATIONS, "softsign", None)
     vg.register_activation("softsign", jax.nn.soft_sign, max_derivative=1.0, formula="z/(1+|z|)")
@@ -323,7 +326,7 @@ def test_program_size_does_not_grow_with_depth():
 
 
 def test_init_scales_weights_and_biases_and_starts_the_other_parameters():
-    config = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2, activation="prelu")
+    config = SMALL.replace(activation="prelu")
     base = vg.init_mlp(config, key=jax.random.key(7))
     scaled = vg.init_mlp(
         config.replace(weight_scale=3.0, bias_scale=0.5, activation_param=0.7),
@@ -339,11 +342,8 @@ def test_init_scales_weights_and_biases_and_starts_the_other_parameters():
 
 
 def test_overflow_shows_as_inf_or_nan_not_an_exception():
-    config = vg.MLPConfig(
-        n_in=4,
-        depth=30,
-        width=16,
-        n_out=2,
+    config = PADDED.replace(
+        depth=20,
         activation="relu",
         initializer="normal",
         weight_scale=1e3,
@@ -351,9 +351,9 @@ def test_overflow_shows_as_inf_or_nan_not_an_exception():
         clip="global_norm",
     )
     params = vg.init_mlp(config, key=jax.random.key(0))
-    x = np.ones((4, 4))
-    result = vg.probe(config, params, x, np.zeros((4, 2))).trim()
-    zs = ref.forward("relu", ref.unpadded(params, 30), x)[0]  # float64: overflows later
+    x = np.ones((7, 4))
+    result = vg.probe(config, params, x, np.zeros((7, 2))).trim()
+    zs = ref.forward("relu", ref.unpadded(params, 20), x)[0]  # float64: overflows later
     first_beyond_float32 = next(l for l, z in enumerate(zs) if np.abs(z).max() > 3.4e38)
     assert int(result.overflow_layer) == first_beyond_float32
     assert not np.isfinite(result.loss)
@@ -365,7 +365,7 @@ def test_overflow_shows_as_inf_or_nan_not_an_exception():
 
 
 def test_no_overflow_reports_minus_one():
-    config = vg.MLPConfig(n_in=4, depth=3, width=8, n_out=2)
+    config = SMALL
     x, y = _data(config)
     result = vg.probe(config, vg.init_mlp(config, key=jax.random.key(0)), x, y)
     assert int(result.overflow_layer) == -1 and np.all(np.isfinite(result.grad_b_norm))
@@ -381,7 +381,7 @@ def test_gradients_match_finite_differences_for_every_initializer(name):
     does not read the initializer, so one compiled probe serves every draw."""
     config = ref.config64("tanh", initializer=name, weight_scale=1.0, loss="squared_error")
     params = vg.init_mlp(config, key=jax.random.key(4))
-    x, y = ref.data(config, batch=5, seed=4)
+    x, y = ref.data(config, batch=9, seed=4)
     layers = ref.unpadded(params, config.depth)
     fd = ref.finite_difference_grads("tanh", config.loss, layers, x, y)
     result = vg.probe(config.replace(initializer="normal"), params, x, y).trim()

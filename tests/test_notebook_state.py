@@ -60,16 +60,28 @@ def test_the_constructor_is_read_from_the_one_explorer_cell():
         _nbval_state.constructor([*cells, nbformat.v4.new_code_cell("explorer = vg.X()")])
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_every_lesson_with_a_widget_gets_the_check(path):
-    """nbval's run of the lesson ends with the check (collected only: nothing runs here)."""
+@pytest.fixture(scope="module")
+def collected() -> dict:
+    """``{notebook name: [item ids]}`` from one ``pytest --collect-only`` of every lesson, as
+    ``make test`` runs nbval (one process for all: each would cost a pytest start-up)."""
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval-lax",
-         "--nbval-current-env", str(path)],
+         "--nbval-current-env", *map(str, NOTEBOOKS)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    items = [line for line in done.stdout.splitlines() if "::" in line]
+    items: dict = {}
+    for line in done.stdout.splitlines():
+        if "::" in line:
+            items.setdefault(Path(line.split("::", 1)[0]).name, []).append(line)
+    return items
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_lesson_with_a_widget_gets_the_check(collected, path):
+    """nbval's run of the lesson ends with the check (collected only: nothing runs here)."""
+    items = collected.get(path.name, [])
+    assert items, f"nothing collected from {path.name}"
     assert _nbval_state.constructor(nbformat.read(path, as_version=4).cells) is not None
     assert items[-1].endswith("::" + _nbval_state.ITEM_NAME), items[-3:]
 

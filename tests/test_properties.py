@@ -216,10 +216,12 @@ def test_clip_mode(mode):
 def test_valid_configs_probe_without_error(depth, width, scale):
     """Random valid sizes and scales, huge ones too: a result (inf or NaN where it overflows),
     the layers past ``depth`` masked to 0, never an error."""
-    config = vg.MLPConfig(n_in=3, depth=depth, width=width, n_out=2, max_depth=8,
+    # Width 8 is tests/test_mlp.py's PADDED shape (max_depth 20, batch 7): its compiled
+    # programs are shared through JAX's persistent cache.
+    config = vg.MLPConfig(n_in=4, depth=depth, width=width, n_out=2, max_depth=20,
                           weight_scale=scale)  # fmt: skip
     params = vg.init_mlp(config, key=jax.random.key(0))
-    result = vg.probe(config, params, np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]])
-    assert result.grad_b_norm.shape == (8,)
-    assert list(np.asarray(result.active)) == [layer < depth for layer in range(8)]
+    result = vg.probe(config, params, np.ones((7, 4)), np.eye(2)[[0, 1, 0, 1, 0, 1, 0]])
+    assert result.grad_b_norm.shape == (20,)
+    assert list(np.asarray(result.active)) == [layer < depth for layer in range(20)]
     assert np.all(np.asarray(result.grad_b_norm)[depth:] == 0)
