@@ -282,7 +282,7 @@ def update_chain_figure(artists: ChainArtists, result, curve, *, title: str = ""
         artists.ax_slope.set_title(slope_title, fontsize=11)
 
     # Right panel: clip what a log axis cannot show, and mark it.
-    bottom, top = log_limits(bars, running)
+    bottom, top = log_limits(bars, running, steady=True)
     bar_ends = clip_to_axis(bars, bottom, top)
     running_drawn = clip_to_axis(running, bottom, top)
     for j, rect in enumerate(artists.bars):

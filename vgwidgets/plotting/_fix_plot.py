@@ -185,7 +185,7 @@ def update_fix_figure(
         for c in curves
     ]
     present = [v for v in values + unclipped if v is not None]
-    bottom, top = log_limits(*present) if present else (1e-3, 10.0)
+    bottom, top = log_limits(*present, steady=True) if present else (1e-3, 10.0)
     drawn = [None if v is None else clip_to_axis(v, bottom, top) for v in values]
     for slot in range(len(artists.lines)):
         v, u = values[slot], unclipped[slot]

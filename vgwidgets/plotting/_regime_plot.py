@@ -256,8 +256,8 @@ def update_regime_figure(
     layers = np.arange(1, n + 1)
     overflow_layer = int(overflow_layer) + 1 if int(overflow_layer) >= 0 else 0
     shown = np.isfinite(predicted) & (predicted > 0)
-    grad_ylim = log_limits(grad, predicted[shown])
-    std_ylim = log_limits(std)
+    grad_ylim = log_limits(grad, predicted[shown], steady=True)
+    std_ylim = log_limits(std, steady=True)
     grad_drawn = _drawn(grad, grad_ylim)
     std_drawn = _drawn(std, std_ylim)
     predicted_drawn = np.where(shown, predicted, np.nan)
