@@ -185,6 +185,22 @@ def log_limits(*arrays, steady: bool = False) -> tuple[float, float]:
     return 10.0**bottom, 10.0**top
 
 
+# Where a steady layer axis ends (``steady_count``): every count up to 5 shows as 5, and so on.
+STEADY_COUNTS = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500)
+
+
+def steady_count(n: int) -> int:
+    """The first of ``STEADY_COUNTS`` at or past ``n`` (``n`` itself past the last): where an
+    axis of ``n`` layers ends, so that its limits, and its tick labels, stay put while a depth
+    slider moves within a stop (and the axis does not jitter while dragging).
+
+    Example:
+      >>> steady_count(1), steady_count(30), steady_count(31), steady_count(1000)
+      (5, 30, 40, 1000)
+    """
+    return next((c for c in STEADY_COUNTS if c >= n), int(n))
+
+
 def clip_to_axis(values, bottom, top):
     """Values a log axis from ``bottom`` to ``top`` can draw: ``inf`` -> ``top``, 0, negative
     and ``nan`` -> ``bottom``.

@@ -28,6 +28,7 @@ from ._figure import (
     clip_to_axis,
     log_limits,
     log_y,
+    steady_count,
     unplaceable_note,
 )
 
@@ -268,7 +269,7 @@ def update_regime_figure(
     _place(artists.std_marks, layers, std, overflow_layer)
     for ax, ylim in ((artists.ax_grad, grad_ylim), (artists.ax_std, std_ylim)):
         ax.set_ylim(*ylim)
-        ax.set_xlim(0.5, n + 0.5)
+        ax.set_xlim(0.5, steady_count(n) + 0.5)
     label = f"{phase}: χ₁ = {chi1:.4g}"
     if depth_scale is not None:
         label += f"\nL = {n} vs |ξ| = {abs(float(depth_scale)):.3g}"
