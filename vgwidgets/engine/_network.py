@@ -163,8 +163,8 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
     # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
     rest = {name: value[1:] for name, value in per_layer.items()}
     layers = jnp.arange(2, structure.max_depth + 1)
-    (a_last, _), outs = jax.lax.scan(
-        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers)
+    (a_last, _), outs = _scan_live(
+        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers), depth
     )
     stacks = jax.tree_util.tree_map(
         lambda head, tail: jnp.concatenate([head[None], tail]),
@@ -177,6 +177,47 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         jnp.arange(structure.max_depth) < depth,
         NormState(stacks["mean"], stacks["var"]),
     )
+
+
+# Layers per block of ``_scan_live``: a deep padded network skips its blocks past ``depth``.
+LIVE_BLOCK = 16
+
+
+def _scan_live(layer, carry, xs, depth):
+    """``jax.lax.scan(layer, carry, xs)`` over hidden layers ``2..max_depth`` (``xs[2]`` holds
+    ``l``), that does not compute the blocks of ``LIVE_BLOCK`` layers lying wholly past
+    ``depth``: their layers leave the carry as it is (as ``layer`` does past ``depth``) and
+    stack zeros, but the running statistics ``mean`` and ``var`` they were given.
+
+    A network padded far past its depth (the explorers' ``max_depth = 200`` at depth 30) so
+    costs about its depth, not its padding, with ``depth`` still traced. The first
+    ``len % LIVE_BLOCK`` layers, and networks of fewer than two blocks, are scanned plainly.
+    """
+    n = xs[2].shape[0]
+    blocks, head = n // LIVE_BLOCK, n % LIVE_BLOCK
+    if blocks < 2:
+        return jax.lax.scan(layer, carry, xs)
+    tree = jax.tree_util.tree_map
+    carry, head_outs = jax.lax.scan(layer, carry, tree(lambda v: v[:head], xs))
+    body = tree(lambda v: v[head:].reshape(blocks, LIVE_BLOCK, *v.shape[1:]), xs)
+
+    def run(carry, block):
+        return jax.lax.scan(layer, carry, block)
+
+    shapes = jax.eval_shape(run, carry, tree(lambda v: v[0], body))[1]
+
+    def skip(carry, block):
+        _, v, _ = block
+        outs = tree(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        outs.update(mean=v["mean"], var=v["var"])
+        return carry, outs
+
+    def each(carry, block):
+        return jax.lax.cond(block[2][0] <= depth, run, skip, carry, block)
+
+    carry, outs = jax.lax.scan(each, carry, body)
+    outs = tree(lambda h, o: jnp.concatenate([h, o.reshape(-1, *o.shape[2:])]), head_outs, outs)
+    return carry, outs
 
 
 def run_network(structure: Structure, params: MLPParams, x, traced: Traced, state) -> MLPOutput:
