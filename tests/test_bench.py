@@ -148,7 +148,7 @@ def test_quick_widgets_section_covers_every_explorer(quick):
     assert TIMING_KEYS <= set(chain["latency"])
     assert TIMING_KEYS | {"over_widget"} <= set(chain["naive"])
     assert {"changes", "method", "growth_mb_per_1000"} <= set(chain["memory"])
-    assert set(chain["latency"]["renders"]) == {"full", "axes", "blit", "spilled"}
+    assert set(chain["latency"]["renders"]) == {"full", "axes", "blit", "spilled", "recalled"}
     every = chain["every_control"]
     assert {"n_layers", "activation", "centre"} <= set(every["per_control"])  # dropdowns too
     assert every["moves"] == sum(e["moves"] for e in every["per_control"].values()) > 0

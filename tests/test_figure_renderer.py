@@ -74,6 +74,23 @@ def test_a_tick_label_grown_into_the_next_panel_redraws_every_axis():
     assert renderer.png() == _fresh(fig)
 
 
+def test_limits_that_come_back_are_recalled_not_redrawn_and_give_the_same_bytes():
+    fig, left, right, a, *_ = _two_panels()
+    renderer = FigureRenderer(fig)
+    renderer.png()
+    shown = {}
+    for top in (4, 40, 4, 400, 40):  # 4 and 40 come back: recalled; 400 is new: drawn
+        before = dict(renderer.counts)
+        right.set_ylim(0, top)
+        png = renderer.png()
+        kind = [k for k in ("axes", "recalled") if renderer.counts[k] != before[k]]
+        assert kind == (["recalled"] if top in shown else ["axes"]), (top, renderer.counts)
+        assert png == shown.setdefault(top, png)
+    for top, png in shown.items():  # (a fresh render empties the kept zones: so at the end)
+        right.set_ylim(0, top)
+        assert png == _fresh(fig)
+
+
 def test_a_draw_by_someone_else_empties_the_cache():
     fig, left, *_ = _two_panels()
     renderer = FigureRenderer(fig)

@@ -222,6 +222,29 @@ def test_padded_layers_are_inert_and_padding_does_not_change_results():
     assert r_big.trim().norm_state.mean.shape == (3, 8)
 
 
+def test_deep_padding_skipped_in_blocks_gives_the_plainly_scanned_results():
+    """From 40 padded layers on, blocks lying past the traced depth are skipped: every depth
+    (within the first block, across blocks, the last shared layer) gives the numbers of a
+    network padded to 39 layers (scanned plainly), and the running statistics past the depth
+    are the ones given. Two compiled programs in all: the depth is traced."""
+    base = dict(n_in=4, width=6, n_out=2, activation="prelu", norm="batch", residual_every=3)
+    deep, plain = (vg.MLPConfig(depth=1, max_depth=m, **base) for m in (45, 39))
+    x, y = _data(deep)
+    p_deep = vg.init_mlp(deep, key=jax.random.key(3))
+    p_plain = vg.init_mlp(plain, key=jax.random.key(3))
+    np.testing.assert_array_equal(p_plain.w_hidden, p_deep.w_hidden[:38])
+    for depth in (1, 5, 23, 39):
+        a = vg.probe(plain.replace(depth=depth), p_plain, x, y, train=True)
+        b = vg.probe(deep.replace(depth=depth), p_deep, x, y, train=True)
+        for name in ("grad_b_norm", "grad_w_norm", "act_std", "grad_slope", "grad_scale_norm"):
+            np.testing.assert_allclose(
+                getattr(b.trim(), name), getattr(a.trim(), name), rtol=1e-6, err_msg=name
+            )
+        np.testing.assert_allclose(b.trim().norm_state.var, a.trim().norm_state.var, rtol=1e-6)
+        assert np.all(np.asarray(b.norm_state.var)[depth:] == 1.0)
+        assert np.all(np.asarray(b.grad_b_norm)[depth:] == 0.0)
+
+
 def test_moving_any_control_compiles_nothing_new():
     """After a shape's first probe, apply and draw, no control compiles anything: the choices
     (activation, initializer, loss, norm, clip) are traced like the numbers."""

@@ -202,8 +202,9 @@ def _widget_rows(widgets: dict) -> list[Row]:
         if renders:
             value = (
                 f"{renders['full']} full redraws, {renders['axes']} with axes redrawn "
-                f"({renders.get('spilled', 0)} of them all axes), {renders['blit']} from the "
-                f"cached layers, of {latency['repeats']}"
+                f"({renders.get('spilled', 0)} of them all axes), "
+                f"{renders.get('recalled', 0)} with the changed axes recalled as drawn before, "
+                f"{renders['blit']} from the cached layers, of {latency['repeats']}"
             )
             rows.append(Row(section, "how the timed updates were drawn", value))
         speedup = "naive median / widget median"

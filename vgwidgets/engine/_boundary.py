@@ -130,8 +130,11 @@ def to_arrays(structure: Structure, params, x, traced: Traced, state):
       (dtype('float32'), dtype('int32'), dtype('bool'), (1, 3))
     """
     dtype = dtype_of(structure)
-    kinds = {name: jnp.int32 for name in _INT_FIELDS} | {"train": bool}
-    traced = Traced(*(jnp.asarray(v, kinds.get(n, dtype)) for n, v in zip(Traced._fields, traced)))
+    kinds = {name: np.int32 for name in _INT_FIELDS} | {"train": np.bool_}
+    # The scalars as NumPy arrays: a compiled function takes them as it takes JAX arrays
+    # (same dtypes, not weakly typed), and ``np.asarray`` costs a fraction of ``jnp.asarray``'s
+    # dispatch, which an explorer's update would pay for each of them.
+    traced = Traced(*(np.asarray(v, kinds.get(n, dtype)) for n, v in zip(Traced._fields, traced)))
     params = MLPParams(*(jnp.asarray(v, dtype) for v in params))
     state = fresh_norm_state(structure) if state is None else state
     state = NormState(*(jnp.asarray(v, dtype) for v in state))

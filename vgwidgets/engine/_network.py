@@ -169,8 +169,8 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
     # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
     rest = {name: value[1:] for name, value in per_layer.items()}
     layers = jnp.arange(2, structure.max_depth + 1)
-    (a_last, _), outs = jax.lax.scan(
-        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers)
+    (a_last, _), outs = _scan_live(
+        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers), depth
     )
     stacks = jax.tree_util.tree_map(
         lambda head, tail: jnp.concatenate([head[None], tail]),
@@ -183,6 +183,59 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
         jnp.arange(structure.max_depth) < depth,
         NormState(stacks["mean"], stacks["var"]),
     )
+
+
+# ``_scan_live``: a network of at least ``LIVE_MIN_LAYERS`` padded layers skips its blocks of
+# ``LIVE_BLOCKS`` layers (the size that needs the fewest inert layers) lying past ``depth``.
+LIVE_MIN_LAYERS = 40
+LIVE_BLOCKS = range(8, 17)
+
+
+def _scan_live(layer, carry, xs, depth):
+    """``jax.lax.scan(layer, carry, xs)`` over hidden layers ``2..max_depth`` (``xs[2]`` holds
+    ``l``), that does not compute the blocks of layers lying wholly past ``depth``: their
+    layers leave the carry as it is (as ``layer`` does past ``depth``) and stack zeros, but
+    the running statistics ``mean`` and ``var`` they were given.
+
+    A network padded far past its depth (the explorers' ``max_depth = 200`` at depth 30) so
+    costs about its depth, not its padding, with ``depth`` still traced. Networks of fewer
+    than ``LIVE_MIN_LAYERS`` layers are scanned plainly. So that the layer is compiled once,
+    the first block is filled up with inert layers in front (zero weights, numbered past any
+    depth, so that ``layer`` leaves the carry as it is), whose results are dropped; the block
+    size (one of ``LIVE_BLOCKS``) is the one that needs the fewest.
+    """
+    n = xs[2].shape[0]
+    if n < LIVE_MIN_LAYERS:
+        return jax.lax.scan(layer, carry, xs)
+    size = min(LIVE_BLOCKS, key=lambda b: (-n % b, -b))
+    blocks, pad = -(-n // size), -n % size
+    tree = jax.tree_util.tree_map
+    w, v, l = xs
+    inert = {name: jnp.ones if name in ("var", "scale") else jnp.zeros for name in v}
+    xs = (
+        jnp.concatenate([jnp.zeros((pad, *w.shape[1:]), w.dtype), w]),
+        {name: jnp.concatenate([inert[name]((pad, *a.shape[1:]), a.dtype), a])
+         for name, a in v.items()},
+        jnp.concatenate([jnp.arange(pad, dtype=l.dtype) + l[-1] + 1, l]),
+    )  # fmt: skip
+    body = tree(lambda a: a.reshape(blocks, size, *a.shape[1:]), xs)
+
+    def run(carry, block):
+        return jax.lax.scan(layer, carry, block)
+
+    shapes = jax.eval_shape(run, carry, tree(lambda a: a[0], body))[1]
+
+    def skip(carry, block):
+        _, v, _ = block
+        outs = tree(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        outs.update(mean=v["mean"], var=v["var"])
+        return carry, outs
+
+    def each(carry, block):
+        return jax.lax.cond(jnp.min(block[2]) <= depth, run, skip, carry, block)
+
+    carry, outs = jax.lax.scan(each, carry, body)
+    return carry, tree(lambda o: o.reshape(-1, *o.shape[2:])[pad:], outs)
 
 
 def run_network(structure: Structure, params: MLPParams, x, traced: Traced, state) -> MLPOutput:

@@ -34,6 +34,7 @@ from ._figure import (
     clip_to_axis,
     log_limits,
     log_y,
+    steady_count,
     twin_x,
     unplaceable_note,
 )
@@ -282,7 +283,7 @@ def update_chain_figure(artists: ChainArtists, result, curve, *, title: str = ""
         artists.ax_slope.set_title(slope_title, fontsize=11)
 
     # Right panel: clip what a log axis cannot show, and mark it.
-    bottom, top = log_limits(bars, running)
+    bottom, top = log_limits(bars, running, steady=True)
     bar_ends = clip_to_axis(bars, bottom, top)
     running_drawn = clip_to_axis(running, bottom, top)
     for j, rect in enumerate(artists.bars):
@@ -302,7 +303,7 @@ def update_chain_figure(artists: ChainArtists, result, curve, *, title: str = ""
     artists.zero_marks.set_data(zero_at, np.full(zero_at.shape, MARK_HEIGHTS["zero"]))
     artists.nan_marks.set_data(nan_at, np.full(nan_at.shape, MARK_HEIGHTS["nan"]))
     artists.ax_bars.set_ylim(bottom, top)
-    artists.ax_bars.set_xlim(0.4, n + 0.6)
+    artists.ax_bars.set_xlim(0.4, steady_count(n) + 0.6)
     note = unplaceable_note(bars, running)
     artists.note.set_text(note)
     artists.title.set_text(title)

@@ -23,6 +23,7 @@ import io
 import math
 import struct
 import zlib
+from collections import OrderedDict
 
 import matplotlib
 import numpy as np
@@ -45,6 +46,8 @@ _FAST_RC = {"axes.titley": 1.0}
 FLOAT_MAX = {name: float(np.finfo(name).max) for name in ("float32", "float64")}
 # Where the marks of values a log axis cannot place sit, in axes coordinates (0 bottom, 1 top).
 MARK_HEIGHTS = {"inf": 0.975, "zero": 0.025, "nan": 0.5}
+# How many states of each axes group's ticks and labels a ``FigureRenderer`` keeps as pixels.
+RECALLED_KEYS = 32
 
 
 def agg_figure(
@@ -144,13 +147,32 @@ class ShownFigure(Figure):
         return figure_png(self)
 
 
-def log_limits(*arrays) -> tuple[float, float]:
+# The decades a steady log axis's limits stop at (``log_limits(..., steady=True)``): 1, 2, 3,
+# 4, then 1.5x or 4/3x apart; past the last, a limit is not moved (float64 ends near 10^308).
+STEADY_DECADES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
+
+
+def _steady(decade: int) -> int:
+    """The first of ``STEADY_DECADES`` at or past ``|decade|``, with ``decade``'s sign."""
+    magnitude = next((d for d in STEADY_DECADES if d >= abs(decade)), abs(decade))
+    return magnitude if decade > 0 else -magnitude
+
+
+def log_limits(*arrays, steady: bool = False) -> tuple[float, float]:
     """Decade limits of a log axis around every finite positive value and 1, with room for the
     marks: a decade more at the bottom if a value is 0, at the top if one is ``inf``.
+
+    With ``steady``, each limit is moved out to the next of ``STEADY_DECADES`` (``10^-6``,
+    ``10^-8``, ``10^-12``, ...): the axis shows the same values with at most a third more
+    room, and its limits change far less often as a slider moves, so that an explorer redraws
+    (or recalls, see ``FigureRenderer``) its tick labels less often and the axis does not
+    jitter while dragging.
 
     Example:
       >>> log_limits([1e-3, 2.0]), log_limits([0.5, 0.0, np.inf])
       ((0.0001, 10.0), (0.01, 100.0))
+      >>> log_limits([1e-5, 2e4]), log_limits([1e-5, 2e4], steady=True)
+      ((1e-06, 100000.0), (1e-06, 1000000.0))
     """
     values = np.concatenate([np.abs(np.asarray(a, np.float64)).ravel() for a in arrays])
     shown = values[np.isfinite(values) & (values > 0)]
@@ -158,7 +180,25 @@ def log_limits(*arrays) -> tuple[float, float]:
     high = max(float(shown.max()) if shown.size else 1.0, 1.0)
     bottom = math.floor(math.log10(low) - 0.3) - (1 if np.any(values == 0) else 0)
     top = math.ceil(math.log10(high) + 0.3) + (1 if np.any(np.isinf(values)) else 0)
+    if steady:
+        bottom, top = _steady(bottom), _steady(top)
     return 10.0**bottom, 10.0**top
+
+
+# Where a steady layer axis ends (``steady_count``): every count up to 5 shows as 5, and so on.
+STEADY_COUNTS = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500)
+
+
+def steady_count(n: int) -> int:
+    """The first of ``STEADY_COUNTS`` at or past ``n`` (``n`` itself past the last): where an
+    axis of ``n`` layers ends, so that its limits, and its tick labels, stay put while a depth
+    slider moves within a stop (and the axis does not jitter while dragging).
+
+    Example:
+      >>> steady_count(1), steady_count(30), steady_count(31), steady_count(1000)
+      (5, 30, 40, 1000)
+    """
+    return next((c for c in STEADY_COUNTS if c >= n), int(n))
 
 
 def clip_to_axis(values, bottom, top):
@@ -274,7 +314,11 @@ class FigureRenderer:
          limits, scales, axis labels or visibility change, only its zone is redrawn: its axis
          objects are drawn over the frame, and it is checked that they changed no pixel
          outside their zone; if they did (a tick label grew across), the whole layer is drawn
-         again, group after group, until a later redraw is clean.
+         again, group after group, until a later redraw is clean. Each clean zone is kept (the
+         pixels where it differs from the frame, for the last ``RECALLED_KEYS`` keys of its
+         group), so that a group whose limits come back to a state drawn before (a slider
+         dragged back and forth, a log axis's decades) is recalled instead of drawn: tick
+         labels are most of a redraw's time.
       3. the changing artists, drawn over the axes layer in matplotlib's order (axes by axes,
          each's by zorder, then the figure's): every artist of an axes in its data coordinates
          (found anew at each full redraw), and those marked with ``changing``.
@@ -291,7 +335,8 @@ class FigureRenderer:
     Attributes:
       figure: the figure drawn.
       counts: how each render began: ``"full"`` (everything redrawn), ``"axes"`` (some axis
-        groups redrawn over the cached frame), ``"blit"`` (the cached axes layer restored);
+        groups redrawn over the cached frame), ``"recalled"`` (the groups that changed were
+        all recalled as drawn before), ``"blit"`` (the cached axes layer restored);
         ``"spilled"`` counts the axes redraws that had to redraw every group.
 
     Example:
@@ -309,10 +354,13 @@ class FigureRenderer:
         self.figure = figure
         if not isinstance(figure.canvas, FigureCanvasAgg):
             FigureCanvasAgg(figure)
-        self.counts = {"full": 0, "axes": 0, "blit": 0, "spilled": 0}
+        self.counts = {"full": 0, "axes": 0, "blit": 0, "spilled": 0, "recalled": 0}
         self._frame = self._layer = None  # pixels, (height, width, 4) uint8
         self._groups: list = []
         self._keys: dict = {}
+        # Per group, the zones drawn for its last keys, as changes to the frame's pixels:
+        # {group index: OrderedDict(key -> (flat indices, RGBA as uint32))}, least recent first.
+        self._recall: dict = {}
         self._clean = True
         self._size = None
         self._changing: list = []
@@ -420,11 +468,46 @@ class FigureRenderer:
             for ax in group
         )  # fmt: skip
 
-    def _draw_axes(self, renderer, pixels, dirty) -> bool:
-        """Redraw the groups in ``dirty`` into the axes layer; False if one drew outside its
-        zone (then the layer is redrawn whole: frame, then every group in order)."""
+    def _remember(self, index, key, zone) -> None:
+        """Keep group ``index``'s zone as drawn for ``key``: the pixels where it differs from
+        the frame (an axis draws few), at most ``RECALLED_KEYS`` keys per group."""
+        group, (r0, r1, c0, c1) = self._groups[index]
+        drawn = np.ascontiguousarray(zone).view(np.uint32).reshape(-1)
+        frame = np.ascontiguousarray(self._frame[r0:r1, c0:c1]).view(np.uint32).reshape(-1)
+        where = np.flatnonzero(drawn != frame).astype(np.int32)
+        recall = self._recall.setdefault(index, OrderedDict())
+        recall[key] = (where, drawn[where])
+        while len(recall) > RECALLED_KEYS:
+            recall.popitem(last=False)
+
+    def _recalled(self, index, key) -> bool:
+        """Put group ``index``'s zone as once drawn for ``key`` into the axes layer, if kept."""
+        recall = self._recall.get(index)
+        if recall is None or key not in recall:
+            return False
+        recall.move_to_end(key)
+        where, values = recall[key]
+        _, (r0, r1, c0, c1) = self._groups[index]
+        zone = np.array(self._frame[r0:r1, c0:c1])
+        zone.view(np.uint32).reshape(-1)[where] = values
+        self._layer[r0:r1, c0:c1] = zone
+        return True
+
+    def _draw_axes(self, renderer, pixels, dirty, keys) -> tuple[bool, bool]:
+        """Bring the groups in ``dirty`` up to date in the axes layer: recall their zones as
+        drawn before for the same keys, else redraw them.
+
+        Returns:
+          ``(clean, drew)``: ``clean`` is False if a group drew outside its zone (then the
+          layer is redrawn whole: frame, then every group in order); ``drew``, whether any
+          group was drawn rather than recalled.
+        """
+        drew = False
         for index in dirty:
             group, (r0, r1, c0, c1) = self._groups[index]
+            if self._recalled(index, keys[index]):
+                continue
+            drew = True
             pixels[...] = self._frame
             for ax in group:
                 ax.xaxis.draw(renderer)
@@ -436,9 +519,10 @@ class FigureRenderer:
                         ax.xaxis.draw(renderer)
                         ax.yaxis.draw(renderer)
                 self._layer = pixels.copy()
-                return False
+                return False, True
             self._layer[r0:r1, c0:c1] = pixels[r0:r1, c0:c1]
-        return True
+            self._remember(index, keys[index], pixels[r0:r1, c0:c1])
+        return True, drew
 
     def draw(self) -> None:
         """Bring the canvas's pixels up to date with the figure (see the class docstring)."""
@@ -456,16 +540,18 @@ class FigureRenderer:
             self._frame = np.array(canvas.buffer_rgba())
             self._groups = self._zones(canvas.get_renderer())
             self._layer, self._keys, self._clean = self._frame.copy(), {}, True
+            self._recall = {}  # drawn over the old frame, in the old zones
         renderer = canvas.get_renderer()
         pixels = np.asarray(canvas.buffer_rgba())
         keys = {i: self._group_key(group) for i, (group, _) in enumerate(self._groups)}
         if self._clean:
             dirty = [i for i, key in keys.items() if self._keys.get(i) != key]
-        else:  # the layer holds pixels outside a zone: redraw every group
+        else:  # the layer holds pixels outside a zone: bring every group up to date
             dirty = list(keys)
+            self._layer = self._frame.copy()
         if dirty:
-            self.counts["full" if full else "axes"] += 1
-            self._clean = self._draw_axes(renderer, pixels, dirty)
+            self._clean, drew = self._draw_axes(renderer, pixels, dirty, keys)
+            self.counts["full" if full else "axes" if drew else "recalled"] += 1
             self.counts["spilled"] += not self._clean
         else:
             self.counts["blit"] += 1

@@ -28,6 +28,7 @@ from ._figure import (
     clip_to_axis,
     log_limits,
     log_y,
+    steady_count,
     unplaceable_note,
 )
 
@@ -185,7 +186,7 @@ def update_fix_figure(
         for c in curves
     ]
     present = [v for v in values + unclipped if v is not None]
-    bottom, top = log_limits(*present) if present else (1e-3, 10.0)
+    bottom, top = log_limits(*present, steady=True) if present else (1e-3, 10.0)
     drawn = [None if v is None else clip_to_axis(v, bottom, top) for v in values]
     for slot in range(len(artists.lines)):
         v, u = values[slot], unclipped[slot]
@@ -199,7 +200,7 @@ def update_fix_figure(
             at = np.unique(np.concatenate([layers[_TEST[kind](w)] for w in both] or [[]]))
             artists.marks[slot][kind].set_data(at, np.full(at.shape, MARK_HEIGHTS[kind]))
     artists.ax.set_ylim(bottom, top)
-    artists.ax.set_xlim(0.5, n + 0.5)
+    artists.ax.set_xlim(0.5, steady_count(n) + 0.5)
     artists.ax.set_ylabel(ylabel + " (log scale)")
     handles = [artists.lines[s] for s in range(len(curves)) if values[s] is not None]
     if any(u is not None for u in unclipped):

@@ -28,6 +28,7 @@ from ._figure import (
     clip_to_axis,
     log_limits,
     log_y,
+    steady_count,
     unplaceable_note,
 )
 
@@ -256,8 +257,8 @@ def update_regime_figure(
     layers = np.arange(1, n + 1)
     overflow_layer = int(overflow_layer) + 1 if int(overflow_layer) >= 0 else 0
     shown = np.isfinite(predicted) & (predicted > 0)
-    grad_ylim = log_limits(grad, predicted[shown])
-    std_ylim = log_limits(std)
+    grad_ylim = log_limits(grad, predicted[shown], steady=True)
+    std_ylim = log_limits(std, steady=True)
     grad_drawn = _drawn(grad, grad_ylim)
     std_drawn = _drawn(std, std_ylim)
     predicted_drawn = np.where(shown, predicted, np.nan)
@@ -268,7 +269,7 @@ def update_regime_figure(
     _place(artists.std_marks, layers, std, overflow_layer)
     for ax, ylim in ((artists.ax_grad, grad_ylim), (artists.ax_std, std_ylim)):
         ax.set_ylim(*ylim)
-        ax.set_xlim(0.5, n + 0.5)
+        ax.set_xlim(0.5, steady_count(n) + 0.5)
     label = f"{phase}: χ₁ = {chi1:.4g}"
     if depth_scale is not None:
         label += f"\nL = {n} vs |ξ| = {abs(float(depth_scale)):.3g}"

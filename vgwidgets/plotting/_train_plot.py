@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import io
-
 import matplotlib
 import numpy as np
-import PIL.Image
 from matplotlib.ticker import MaxNLocator
 
-from ._figure import agg_figure
+from ._figure import agg_figure, rgba_png
 
 HEAT_LIMITS = (-8.0, 1.0)  # log10 of the heat map's colour scale
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")  # first, middle, last layer
@@ -262,7 +259,4 @@ def render_training(artists: TrainingArtists, *, full: bool) -> bytes:
             for item in items:
                 if item.get_visible():
                     figure.draw_artist(item)
-    image = PIL.Image.fromarray(np.asarray(canvas.buffer_rgba()))
-    buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    return rgba_png(canvas.buffer_rgba())
