@@ -223,17 +223,19 @@ def test_padded_layers_are_inert_and_padding_does_not_change_results():
 
 
 def test_deep_padding_skipped_in_blocks_gives_the_plainly_scanned_results():
-    """From 40 padded layers on, blocks lying past the traced depth are skipped: every depth
-    (within the first block, across blocks, the last shared layer) gives the numbers of a
-    network padded to 39 layers (scanned plainly), and the running statistics past the depth
-    are the ones given. Two compiled programs in all: the depth is traced."""
+    """From LIVE_MIN_LAYERS padded layers on, blocks lying past the traced depth are skipped:
+    every depth (within the first block, across blocks, the last shared layer) gives the
+    numbers of a network padded to one layer fewer (scanned plainly), and the running
+    statistics past the depth are the ones given. Two compiled programs in all."""
+    from vgwidgets.engine._network import LIVE_MIN_LAYERS as m
+
     base = dict(n_in=4, width=6, n_out=2, activation="prelu", norm="batch", residual_every=3)
-    deep, plain = (vg.MLPConfig(depth=1, max_depth=m, **base) for m in (45, 39))
+    deep, plain = (vg.MLPConfig(depth=1, max_depth=n, **base) for n in (m + 5, m - 1))
     x, y = _data(deep)
     p_deep = vg.init_mlp(deep, key=jax.random.key(3))
     p_plain = vg.init_mlp(plain, key=jax.random.key(3))
-    np.testing.assert_array_equal(p_plain.w_hidden, p_deep.w_hidden[:38])
-    for depth in (1, 5, 23, 39):
+    np.testing.assert_array_equal(p_plain.w_hidden, p_deep.w_hidden[: m - 2])
+    for depth in (1, 5, m // 2 + 3, m - 1):
         a = vg.probe(plain.replace(depth=depth), p_plain, x, y, train=True)
         b = vg.probe(deep.replace(depth=depth), p_deep, x, y, train=True)
         for name in ("grad_b_norm", "grad_w_norm", "act_std", "grad_slope", "grad_scale_norm"):
