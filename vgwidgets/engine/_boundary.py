@@ -138,13 +138,22 @@ def to_arrays(structure: Structure, params, x, traced: Traced, state):
     params = MLPParams(*(jnp.asarray(v, dtype) for v in params))
     state = fresh_norm_state(structure) if state is None else state
     state = NormState(*(jnp.asarray(v, dtype) for v in state))
-    return params, jnp.asarray(x, dtype), traced, state
+    return params, _device_array(x, dtype), traced, state
+
+
+def _device_array(value, dtype):
+    """``value`` in ``dtype`` for a compiled call: a JAX array stays one; anything else
+    becomes a NumPy array, which a compiled function takes as it is, where an eager
+    ``jnp.asarray(value, dtype)`` would compile a conversion program per shape and dtype."""
+    if isinstance(value, jax.Array):
+        return value.astype(dtype) if value.dtype != dtype else value
+    return np.asarray(value, dtype)
 
 
 def fresh_norm_state(structure: Structure) -> NormState:
     """Running statistics before any update: mean 0 and variance 1, ``(max_depth, width)``."""
     shape, dtype = (structure.max_depth, structure.width), dtype_of(structure)
-    return NormState(jnp.zeros(shape, dtype), jnp.ones(shape, dtype))
+    return NormState(np.zeros(shape, dtype), np.ones(shape, dtype))
 
 
 def check_config(config) -> None:

@@ -265,12 +265,13 @@ def _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter) -> 
     with x64_context("float64"):
         result = _solve(
             *activation_choice(activation),
-            jnp.asarray(_bucket(weight_var), jnp.float64),
-            jnp.asarray(_bucket(bias_var), jnp.float64),
-            jnp.asarray(q_init, jnp.float64),
-            jnp.asarray(nodes, jnp.float64),
-            jnp.asarray(weights, jnp.float64),
-            jnp.asarray(max_iter, jnp.int32),
+            # NumPy arrays: an eager jnp.asarray with a dtype compiles a conversion
+            _bucket(weight_var).astype(np.float64),
+            _bucket(bias_var).astype(np.float64),
+            np.float64(q_init),
+            np.asarray(nodes, np.float64),
+            np.asarray(weights, np.float64),
+            np.int32(max_iter),
         )
         return MeanField(*(np.asarray(v)[:size].reshape(shape) for v in result))
 
@@ -359,9 +360,12 @@ class DepthScales(NamedTuple):
 _BISECTIONS = 48  # c* to 2^-48 ~ 4e-15
 
 
-def _scale(chi):
-    log_chi = jnp.log(chi)
-    return jnp.where(jnp.abs(log_chi) < _CRITICAL_LOG, jnp.inf, -1.0 / log_chi)
+def _scale(chi: np.ndarray) -> np.ndarray:
+    """``-1/ln chi``, infinite where ``|ln chi|`` is under ``_CRITICAL_LOG`` (NumPy: the
+    grids are small, and eager JAX operations would compile a program per shape)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_chi = np.log(chi)
+        return np.where(np.abs(log_chi) < _CRITICAL_LOG, np.inf, -1.0 / log_chi)
 
 
 def _pair(slope, act, u1, u2, w2):
@@ -477,14 +481,13 @@ def depth_scales(
             np.asarray(v)[: weight_var.size].reshape(shape)
             for v in _correlation_solve(
                 *activation_choice(activation),
-                *(jnp.asarray(_bucket(v), jnp.float64) for v in (weight_var, bias_var)),
-                jnp.asarray(_bucket(np.where(mf.converged, mf.q_star, np.inf)), jnp.float64),
-                jnp.asarray(_bucket(mf.chi1), jnp.float64),
-                *(jnp.asarray(v, jnp.float64) for v in (nodes, weights, nodes2, weights2)),
+                *(_bucket(v).astype(np.float64) for v in (weight_var, bias_var)),
+                _bucket(np.where(mf.converged, mf.q_star, np.inf)).astype(np.float64),
+                _bucket(mf.chi1).astype(np.float64),
+                *(np.asarray(v, np.float64) for v in (nodes, weights, nodes2, weights2)),
             )
         )
-        xi_q = np.asarray(_scale(jnp.asarray(chi_q)))
-        xi_c = np.asarray(_scale(jnp.asarray(chi_c)))
+        xi_q, xi_c = _scale(chi_q), _scale(chi_c)
     return DepthScales(
         mf.q_star, c_star, mf.chi1, chi_q, chi_c, xi_q, xi_c, mf.depth_scale, mf.converged
     )

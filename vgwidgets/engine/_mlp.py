@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 
-from ._boundary import INIT_ONLY, Fixed, prepare, to_arrays
+from ._boundary import INIT_ONLY, Fixed, _device_array, prepare, to_arrays
 from ._clipping import CLIP_MODES, clip_by_mode, global_norm
 from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced
@@ -264,4 +264,4 @@ def probe(
         run, traced = (
             (_probe_fixed, Fixed(traced, unused=INIT_ONLY)) if specialize else (_probe, traced)
         )
-        return run(structure, params, x, jnp.asarray(y, x.dtype), traced, state, saturation)
+        return run(structure, params, x, _device_array(y, x.dtype), traced, state, saturation)

@@ -191,13 +191,13 @@ def _evaluate(entries, index, z):
     return chosen(entries, index, _phi_and_slope, z)
 
 
-def activation_choice(activation: str) -> tuple[tuple, jax.Array]:
+def activation_choice(activation: str) -> tuple[tuple, np.int32]:
     """``(entries, index)`` for a registered activation: the registry's entries as a tuple
     (a static argument of a compiled function) and the activation's int32 index (traced)."""
     from ._activations import ACTIVATIONS, get_activation
 
     get_activation(activation)
-    return tuple(ACTIVATIONS.values()), jnp.int32(list(ACTIVATIONS).index(activation))
+    return tuple(ACTIVATIONS.values()), np.int32(list(ACTIVATIONS).index(activation))
 
 
 def activation_fn(entries: tuple, index) -> Callable[[jax.Array], jax.Array]:
