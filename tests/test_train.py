@@ -199,6 +199,56 @@ def test_divergence_is_a_result_with_its_first_step(data):
     assert int(clipped.first_nonfinite) == -1 and np.all(np.isfinite(clipped.train_loss))
 
 
+def test_no_clipping_passes_finite_gradients_whose_norm_overflows():
+    # optax.clip_by_global_norm(inf) makes g / inf * inf = NaN once ||g|| overflows float32
+    # (an element past ~1.8e19); the traced optimizer always holds that clip, so "no clipping"
+    # must pass such a finite gradient through, and a finite threshold must stay optax's.
+    g = {"w": jnp.array([3e19, -1.0, 2.0], jnp.float32)}
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, g)
+    opt = vg.engine.make_optimizer("sgd", learning_rate=1.0)
+    updates, _ = opt.update(g, opt.init(zeros), zeros)
+    np.testing.assert_array_equal(updates["w"], -g["w"])
+    for norm in (1.0, 1e30):
+        ours = vg.engine.make_optimizer("sgd", learning_rate=1.0, clip_norm=norm)
+        theirs = optax.chain(optax.clip_by_global_norm(norm), optax.sgd(1.0))
+        np.testing.assert_array_equal(
+            ours.update(g, ours.init(zeros), zeros)[0]["w"],
+            theirs.update(g, theirs.init(zeros), zeros)[0]["w"],
+        )
+
+
+@pytest.mark.parametrize(
+    "optimizer, lr, clip, value",
+    [
+        # the update overflows the parameters while the loss is still finite: the specialized
+        # steps check only the loss, and must find the step by running the chunk again
+        ("sgd", 1e4, "none", 1e33),
+        ("momentum", 1e4, "value", 1e33),
+        # the loss itself overflows
+        ("adam", 1e-2, "global_norm", 3.4e38),
+    ],
+)
+def test_a_divergence_between_records_has_the_same_step_specialized(
+    data, monkeypatch, optimizer, lr, clip, value
+):
+    x = np.array(data.x_train)
+    x[56] = value  # one huge example; key 0 draws it at step 3, inside the first chunk
+    huge = TrainData(x, *data[1:])
+    config = RELU.replace(clip=clip, clip_threshold=1e37 if clip == "value" else 1.0)
+    tc = TrainConfig(optimizer=optimizer, learning_rate=lr, steps=8, record_every=8,
+                     batch_size=BATCH)  # fmt: skip
+    traced = train(config, tc, huge, key=jax.random.key(0))
+    fixed = train(config, tc, huge, key=jax.random.key(0), specialize=True)
+    assert int(traced.first_nonfinite) == int(fixed.first_nonfinite) == 3
+    if value < 1e38:  # without the second run, the loss of the next step would be named
+        monkeypatch.setattr(
+            vg.engine._train, "_advance_checked",
+            lambda *args: vg.engine._train._advance_fixed(*args, exact=False)[0],
+        )  # fmt: skip
+        assert int(train(config, tc, huge, key=jax.random.key(0), specialize=True)
+                   .first_nonfinite) == 4  # fmt: skip
+
+
 def test_numbers_and_lengths_compile_nothing_new(data):
     tc = TrainConfig(steps=4, record_every=2, batch_size=BATCH)
     train(SMALL, tc, data, key=jax.random.key(0))

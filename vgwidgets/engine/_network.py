@@ -168,10 +168,22 @@ def scan_layers(structure: Structure, params: MLPParams, x, traced: Traced, stat
 
     # With k = 1, a_1 starts the first skip; with k > 1 it is replaced at layer k before use.
     rest = {name: value[1:] for name, value in per_layer.items()}
-    layers = jnp.arange(2, structure.max_depth + 1)
-    (a_last, _), outs = _scan_live(
-        layer, (first["a"], first["a"]), (params.w_hidden, rest, layers), depth
-    )
+    carry = (first["a"], first["a"])
+    if isinstance(params.w_hidden, (tuple, list)):
+        # a list of per-layer matrices (``unstack_hidden``): the layers unrolled in Python, each
+        # product reading its own matrix, where slicing a stack would copy it
+        outs = []
+        for i, w in enumerate(params.w_hidden):
+            carry, out = layer(carry, (w, {name: v[i] for name, v in rest.items()}, i + 2))
+            outs.append(out)
+        a_last = carry[0]
+        outs = jax.tree_util.tree_map(lambda *o: jnp.stack(o), *outs)
+    else:
+        layers = jnp.arange(2, structure.max_depth + 1)
+        (a_last, _), outs = _scan_live(
+            layer, carry, (params.w_hidden, rest, layers), depth,
+            unroll=isinstance(depth, (int, np.integer, np.ndarray)),
+        )
     stacks = jax.tree_util.tree_map(
         lambda head, tail: jnp.concatenate([head[None], tail]),
         record(first, per_layer["p"][0]),
@@ -194,7 +206,7 @@ LIVE_MIN_LAYERS = 100
 LIVE_BLOCKS = range(8, 17)
 
 
-def _scan_live(layer, carry, xs, depth):
+def _scan_live(layer, carry, xs, depth, *, unroll=False):
     """``jax.lax.scan(layer, carry, xs)`` over hidden layers ``2..max_depth`` (``xs[2]`` holds
     ``l``), that does not compute the blocks of layers lying wholly past ``depth``: their
     layers leave the carry as it is (as ``layer`` does past ``depth``) and stack zeros, but
@@ -209,7 +221,7 @@ def _scan_live(layer, carry, xs, depth):
     """
     n = xs[2].shape[0]
     if n < LIVE_MIN_LAYERS:
-        return jax.lax.scan(layer, carry, xs)
+        return jax.lax.scan(layer, carry, xs, unroll=unroll)
     size = min(LIVE_BLOCKS, key=lambda b: (-n % b, -b))
     blocks, pad = -(-n // size), -n % size
     tree = jax.tree_util.tree_map

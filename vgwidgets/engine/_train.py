@@ -52,7 +52,7 @@ from ._compat import x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
 from ._losses import Loss
 from ._mlp import _per_layer_norms
-from ._network import scan_layers
+from ._network import LIVE_MIN_LAYERS, scan_layers
 from ._normalization import NormState
 from ._params import init_mlp
 from ._switch import chosen
@@ -131,15 +131,23 @@ def _all_finite(tree) -> jax.Array:
     )
 
 
-def _step(structure, opt, traced, x, labels, batch_size, carry: _Carry, apply=True):
-    """One optimizer step on the carry's batch: ``(new carry, loss, grads, updates, output)``."""
+def _step(structure, opt, traced, x, labels, batch_size, carry: _Carry, apply=True,
+          checks=("grads", "params")):  # fmt: skip
+    """One optimizer step on the carry's batch: ``(new carry, loss, grads, updates, output)``.
+
+    ``first_bad`` takes the step if its loss, or one of ``checks`` (its gradients, the new
+    parameters), is not finite."""
     idx, perm = _batch(carry, x.shape[0], batch_size)
     (loss, out), grads = jax.value_and_grad(_cost, argnums=1, has_aux=True)(
         structure, carry.params, x[idx], labels[idx], traced, carry.norm_state, True
     )
     updates, opt_state = opt.update(grads, carry.opt_state, carry.params)
     params = optax.apply_updates(carry.params, updates)
-    ok = jnp.isfinite(loss) & _all_finite(grads) & _all_finite(params)
+    ok = jnp.isfinite(loss)
+    if "grads" in checks:
+        ok = ok & _all_finite(grads)
+    if "params" in checks:
+        ok = ok & _all_finite(params)
     first_bad = jnp.where((carry.first_bad < 0) & ~ok & apply, carry.step + 1, carry.first_bad)
     new = _Carry(params, opt_state, out[3], carry.step + 1, first_bad, carry.data_key, perm)
     new = jax.tree_util.tree_map(lambda n, o: jnp.where(apply, n, o), new, carry)
@@ -167,25 +175,80 @@ def _start(structure, kind, params, traced, state, hyper: _Hyper, key, labels) -
     return _Carry(params, opt.init(params), state, zero, zero - 1, data_key, order)
 
 
-def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry: _Carry, n_steps):
+def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry: _Carry, n_steps,
+                   exact=True):  # fmt: skip
     """``n_steps`` (traced) plain steps; ``traced`` is arrays, or a static ``Fixed`` (then the
-    clipping the run does not use is left out: ``optax.identity()`` in its place)."""
+    clipping the run does not use is left out: ``optax.identity()`` in its place).
+
+    With ``exact=False`` (a ``Fixed`` run) the steps check only their loss (and their gradients
+    when clipping by value), and the call returns ``(carry, suspect)``: ``suspect`` is true when
+    no earlier step was non-finite and the parameters or the optimizer's state are not finite
+    after the last step. Any non-finite gradient or parameter leaves such a trace: non-finite
+    parameters stay so (``inf + u`` and ``NaN + u`` are not finite), and a non-finite gradient
+    makes the update or the optimizer's moments non-finite, and these stay so (SGD, momentum and
+    Adam; clipping by global norm turns it into NaN), all but clipping by value (``inf`` clipped
+    to the threshold), whose gradients are therefore checked at every step. A suspect run is
+    run again with ``exact=True`` (``_advance_checked``) to find the step; otherwise its
+    ``first_bad`` is what the exact run gives. The per-step checks cost a pass over the
+    parameters and one over the gradients every step, one reduction per array.
+    """
+    unstack, checks = False, ("grads", "params")
     if isinstance(traced, Fixed):
         traced = traced.arrays()
         mode = CLIP_MODES[int(traced.clip)]
         kind = (kind, mode == "value", mode == "global_norm")
+        unstack = structure.max_depth < LIVE_MIN_LAYERS
+        if not exact:
+            checks = ("grads",) if mode == "value" else ()
     opt = _optimizer(kind, *hyper[:4])
 
     def body(_, c):
-        return _step(structure, opt, traced, x, labels, batch_size, c)[0]
+        return _step(structure, opt, traced, x, labels, batch_size, c, checks=checks)[0]
 
-    return jax.lax.fori_loop(0, n_steps, body, carry)
+    if unstack:
+        # The steps run on a list of per-layer hidden matrices (parameters and optimizer
+        # state), as a network written layer by layer holds them: a stacked one's layers are
+        # sliced out of the stack (a copy) every step and its gradient stacked back (another).
+        new = _stack_hidden(jax.lax.fori_loop(0, n_steps, body, _unstack_hidden(carry)))
+    else:
+        new = jax.lax.fori_loop(0, n_steps, body, carry)
+    if exact:
+        return new
+    moments = jax.tree_util.tree_leaves(  # the optimizer's state but its hyperparameters (inf
+        new.opt_state, is_leaf=lambda node: isinstance(node, MLPParams)  # thresholds)
+    )
+    kept = [m for m in moments if isinstance(m, MLPParams)]
+    return new, (carry.first_bad < 0) & ~_all_finite((new.params, kept))
 
 
 _advance = jax.jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
 _advance_fixed = jax.jit(
-    _advance_steps, static_argnames=("structure", "kind", "batch_size", "traced")
+    _advance_steps, static_argnames=("structure", "kind", "batch_size", "traced", "exact")
 )
+
+
+def _advance_checked(structure, kind, batch_size, traced, hyper, x, labels, carry, n_steps):
+    """``_advance_fixed`` without the per-step checks of parameters and gradients, run again
+    with them when its result is suspect (``_advance_steps``): the same carry either way."""
+    args = (structure, kind, batch_size, traced, hyper, x, labels, carry, n_steps)
+    new, suspect = _advance_fixed(*args, exact=False)
+    return _advance_fixed(*args) if bool(suspect) else new
+
+
+def _each_params(fn, tree):
+    """``tree`` with ``fn`` applied to each ``MLPParams`` in it (the parameters, Adam's moments)."""
+    return jax.tree_util.tree_map(
+        lambda node: fn(node) if isinstance(node, MLPParams) else node, tree,
+        is_leaf=lambda node: isinstance(node, MLPParams),
+    )
+
+
+def _unstack_hidden(tree):
+    return _each_params(lambda p: p._replace(w_hidden=tuple(p.w_hidden)), tree)
+
+
+def _stack_hidden(tree):
+    return _each_params(lambda p: p._replace(w_hidden=jnp.stack(p.w_hidden)), tree)
 
 
 @functools.partial(jax.jit, static_argnames=("structure", "kind", "batch_size", "bins"))
@@ -343,7 +406,7 @@ def train_chunks(
         raise TypeError(f"specialize must be True or False; got {specialize!r}.")
     run, carry = _prepare(config, train_config, data, key, params)
     advance, traced = (
-        (_advance_fixed, Fixed(run.traced, unused=INIT_ONLY + ("clip_threshold",)))
+        (_advance_checked, Fixed(run.traced, unused=INIT_ONLY + ("clip_threshold",)))
         if specialize else (_advance, run.traced)
     )  # fmt: skip
     records, k = [], run.record_every

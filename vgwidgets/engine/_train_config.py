@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -193,9 +195,29 @@ def _optimizer_factory(learning_rate, momentum, clip_value, clip_norm, kind):
         base = optax.adam(learning_rate)
     return optax.chain(
         optax.clip(clip_value) if by_value else optax.identity(),
-        optax.clip_by_global_norm(clip_norm) if by_norm else optax.identity(),
+        _clip_by_global_norm(clip_norm) if by_norm else optax.identity(),
         base,
     )
+
+
+def _clip_by_global_norm(max_norm) -> optax.GradientTransformation:
+    """``optax.clip_by_global_norm(max_norm)``, except that an infinite ``max_norm`` passes the
+    updates through unchanged.
+
+    optax scales by ``max_norm / ||g||`` where ``||g|| >= max_norm``. In float32 the norm
+    overflows to inf once an element of ``g`` passes about 1.8e19 (its square passes 3.4e38),
+    although ``g`` is finite; with ``max_norm = inf`` (no clipping: the traced program always
+    holds this clip) optax's ``g / inf * inf`` then makes every update NaN, a divergence that
+    did not happen. A finite ``max_norm`` keeps optax's behaviour exactly."""
+    inner = optax.clip_by_global_norm(max_norm)
+
+    def update(updates, state, params=None):
+        clipped, state = inner.update(updates, state, params)
+        unclipped = jnp.isposinf(max_norm)
+        kept = jax.tree_util.tree_map(lambda c, u: jnp.where(unclipped, u, c), clipped, updates)
+        return kept, state
+
+    return optax.GradientTransformation(inner.init, update)
 
 
 def make_optimizer(
@@ -205,7 +227,8 @@ def make_optimizer(
 
     ``optax.chain(optax.clip(clip_value), optax.clip_by_global_norm(clip_norm), opt)``, wrapped
     in ``optax.inject_hyperparams``, which keeps the four numbers in the optimizer's state
-    (so that a new value compiles nothing); an infinite threshold clips nothing.
+    (so that a new value compiles nothing); an infinite threshold clips nothing (even where
+    the global norm of finite gradients overflows, which turns optax's own clip into NaN).
 
     Args:
       kind: one of ``OPTIMIZERS``.
