@@ -272,9 +272,22 @@ def changing(*artists):
     return artists[0] if len(artists) == 1 else artists
 
 
+def _placements(artist) -> list:
+    """The transforms that place ``artist`` on the canvas: its own and, for a collection, its
+    offsets' (a scatter's points sit at data values through the offset transform, while each
+    marker's path is drawn in pixels: its own transform is not in data coordinates at all)."""
+    if isinstance(artist, Collection):
+        return [artist.get_transform(), artist.get_offset_transform()]
+    return [artist.get_transform()]
+
+
 def _in_data_coordinates(artist, ax) -> bool:
-    """Whether ``artist`` moves when ``ax``'s limits change (data coordinates on either axis)."""
-    return any(artist.get_transform().contains_branch_seperately(ax.transData))
+    """Whether ``artist`` moves when ``ax``'s limits change: one of its ``_placements`` is in
+    data coordinates on either axis."""
+    return any(
+        any(transform.contains_branch_seperately(ax.transData))
+        for transform in _placements(artist)
+    )
 
 
 def _meet(a, b) -> bool:
