@@ -115,9 +115,10 @@ def log_y(ax, *, major_ticks: int = 8, minor: bool = True) -> None:
 def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     """Render ``figure`` to PNG bytes with the Agg canvas (no pyplot, no display).
 
-    Everything is drawn, the artists a ``FigureRenderer`` keeps animated included (``savefig``
-    draws them; a plain ``canvas.draw()`` would not). For an explorer's repeated updates,
-    ``FigureRenderer.png`` is several times faster.
+    Everything is drawn, the artists a ``FigureRenderer`` keeps animated included: ``savefig``
+    draws an axes' animated artists but not the figure's own (a ``changing`` title), so those
+    are drawn as static for the while; a plain ``canvas.draw()`` would leave out both. For an
+    explorer's repeated updates, ``FigureRenderer.png`` is several times faster.
 
     Example:
       >>> from matplotlib.figure import Figure
@@ -126,9 +127,18 @@ def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     """
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)
+    animated = [artist for artist in figure.get_children() if artist.get_animated()]
     buffer = io.BytesIO()
-    # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
-    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi, pil_kwargs={"compress_level": 1})
+    try:
+        for artist in animated:
+            artist.set_animated(False)
+        # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
+        figure.savefig(
+            buffer, format="png", dpi=dpi or figure.dpi, pil_kwargs={"compress_level": 1}
+        )
+    finally:
+        for artist in animated:
+            artist.set_animated(True)
     return buffer.getvalue()
 
 
@@ -305,6 +315,20 @@ def _same_outside(a, b, r0, r1, c0, c1) -> bool:
     )  # fmt: skip
 
 
+# How far past its extent an artist may draw, in pixels: a line's half width (an extent is the
+# path's: a spine's is a box of zero width on the axes' edge) and antialiasing.
+DRAWN_PAST_EXTENT = 2.0
+
+
+def _drawn_over(artist, renderer, boxes) -> bool:
+    """Whether the visible ``artist`` draws over one of ``boxes``: its extent, padded by
+    ``DRAWN_PAST_EXTENT``, meets one."""
+    if not boxes or not artist.get_visible():
+        return False
+    extent = artist.get_window_extent(renderer).padded(DRAWN_PAST_EXTENT)
+    return any(_meet(extent, box) for box in boxes)
+
+
 def _by_zorder(artists) -> list:
     return sorted(artists, key=lambda artist: artist.get_zorder())  # stable, as matplotlib's
 
@@ -392,29 +416,43 @@ class FigureRenderer:
         return _by_zorder(self.figure.axes)
 
     def _sort_out(self) -> None:
-        """Animate the axis objects and the changing artists; list the latter in draw order."""
-        changing = []
+        """Animate the axis objects and the changing artists; list the latter in draw order.
+
+        Changing: an artist marked with ``changing``, or one of an axes' own in its data
+        coordinates (``_in_data_coordinates``; not its titles, spines or legend). Then, so that
+        artists that overlap keep matplotlib's order (``savefig``'s), a static artist that
+        matplotlib draws after a changing one (later in that axes' z-order, in a later axes, or
+        among the figure's own) is changing too where its extent meets the box of an axes that
+        holds a changing artist: drawn in the cached frame, it would end up under what changes
+        (a heat map over its spines, lines over a legend).
+        """
+        renderer = self.figure.canvas.get_renderer()
+        changing, boxes = [], []  # boxes: of the axes holding a changing artist so far
         for ax in self._axes():
             ax.xaxis.set_animated(True)
             ax.yaxis.set_animated(True)
             titles = {id(getattr(ax, n, None)) for n in ("title", "_left_title", "_right_title")}
-            found = []
-            for artist in ax.get_children():
-                if isinstance(artist, (Axis, Spine, Legend)) or artist is ax.patch:
-                    continue
+            children = [a for a in ax.get_children() if a is not ax.patch]
+            for artist in _by_zorder(a for a in children if not isinstance(a, Axis)):
                 if artist.get_animated() or (
                     id(artist) not in titles
                     and isinstance(artist, (Line2D, Patch, Collection, AxesImage, Text))
+                    and not isinstance(artist, (Spine, Legend))
                     and _in_data_coordinates(artist, ax)
                 ):
-                    artist.set_animated(True)
-                    found.append(artist)
-            changing += _by_zorder(found)
+                    boxes += [] if boxes and boxes[-1] is ax.bbox else [ax.bbox]
+                elif not _drawn_over(artist, renderer, boxes):
+                    continue
+                artist.set_animated(True)
+                changing.append(artist)
         figure_level = [
-            artist for artist in self.figure.get_children()
-            if artist.get_animated() and artist not in self.figure.axes
+            artist for artist in _by_zorder(self.figure.get_children())
+            if artist is not self.figure.patch and artist not in self.figure.axes
+            and (artist.get_animated() or _drawn_over(artist, renderer, boxes))
         ]  # fmt: skip
-        self._changing = changing + _by_zorder(figure_level)
+        for artist in figure_level:
+            artist.set_animated(True)
+        self._changing = changing + figure_level
 
     def _zones(self, renderer) -> list:
         """Group the axes (twins together) and give each group a zone of the canvas, as
