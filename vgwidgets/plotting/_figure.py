@@ -262,8 +262,8 @@ def changing(*artists):
     """Mark ``artists`` as changing on most updates, so that ``FigureRenderer`` draws them over
     its cached background instead of redrawing the whole figure when they change.
 
-    Artists in an axes' data coordinates (lines, bars, markers, text placed at data values) are
-    found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or figure
+    Artists in an axes' data coordinates (lines, bars, markers, a scatter, text placed at data
+    values) are found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or figure
     coordinates and changes with the controls: a figure title that names the values, a label
     inside the axes, a note. A static artist that changes still shows correctly, but costs a
     full redraw each time it does.
@@ -358,7 +358,12 @@ class FigureRenderer:
          labels are most of a redraw's time.
       3. the changing artists, drawn over the axes layer in matplotlib's order (axes by axes,
          each's by zorder, then the figure's): every artist of an axes in its data coordinates
-         (found anew at each full redraw), and those marked with ``changing``.
+         (lines, images, a scatter's points), those marked with ``changing``, and every static
+         artist that matplotlib draws after one of those and over its axes (a heat map's spines,
+         a legend over lines), so that overlapping artists keep ``savefig``'s order; all found
+         anew at each full redraw. Only the axis objects are out of that order (cached under
+         every changing artist): their ticks point out of the axes, so at most a tick's inner
+         end, on the axes' edge, is drawn differently.
 
     The PNG is encoded from the canvas's RGBA buffer by ``rgba_png``. A state reached by any
     path renders to the same bytes as a fresh renderer gives it.
