@@ -263,10 +263,10 @@ def changing(*artists):
     its cached background instead of redrawing the whole figure when they change.
 
     Artists in an axes' data coordinates (lines, bars, markers, a scatter, text placed at data
-    values) are found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or figure
-    coordinates and changes with the controls: a figure title that names the values, a label
-    inside the axes, a note. A static artist that changes still shows correctly, but costs a
-    full redraw each time it does.
+    values) are found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or
+    figure coordinates and changes with the controls: a figure title that names the values, a
+    label inside the axes, a note. A static artist that changes still shows correctly, but
+    costs a full redraw each time it does.
 
     Returns:
       The artist, or the tuple of artists, given.
