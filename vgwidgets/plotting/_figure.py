@@ -117,7 +117,7 @@ def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
 
     Everything is drawn, the artists a ``FigureRenderer`` keeps animated included: ``savefig``
     draws an axes' animated artists but not the figure's own (a ``changing`` title), so those
-    are drawn as static for the while; a plain ``canvas.draw()`` would leave out both. For an
+    are made static while it saves; a plain ``canvas.draw()`` would leave out both. For an
     explorer's repeated updates, ``FigureRenderer.png`` is several times faster.
 
     Example:
