@@ -115,9 +115,10 @@ def log_y(ax, *, major_ticks: int = 8, minor: bool = True) -> None:
 def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     """Render ``figure`` to PNG bytes with the Agg canvas (no pyplot, no display).
 
-    Everything is drawn, the artists a ``FigureRenderer`` keeps animated included (``savefig``
-    draws them; a plain ``canvas.draw()`` would not). For an explorer's repeated updates,
-    ``FigureRenderer.png`` is several times faster.
+    Everything is drawn, the artists a ``FigureRenderer`` keeps animated included: ``savefig``
+    draws an axes' animated artists but not the figure's own (a ``changing`` title), so those
+    are made static while it saves; a plain ``canvas.draw()`` would leave out both. For an
+    explorer's repeated updates, ``FigureRenderer.png`` is several times faster.
 
     Example:
       >>> from matplotlib.figure import Figure
@@ -126,9 +127,18 @@ def figure_png(figure: Figure, *, dpi: float | None = None) -> bytes:
     """
     if not isinstance(figure.canvas, FigureCanvasAgg):
         FigureCanvasAgg(figure)
+    animated = [artist for artist in figure.get_children() if artist.get_animated()]
     buffer = io.BytesIO()
-    # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
-    figure.savefig(buffer, format="png", dpi=dpi or figure.dpi, pil_kwargs={"compress_level": 1})
+    try:
+        for artist in animated:
+            artist.set_animated(False)
+        # zlib level 1: a third of the default's encoding time, for a PNG a few per cent larger.
+        figure.savefig(
+            buffer, format="png", dpi=dpi or figure.dpi, pil_kwargs={"compress_level": 1}
+        )
+    finally:
+        for artist in animated:
+            artist.set_animated(True)
     return buffer.getvalue()
 
 
@@ -252,11 +262,11 @@ def changing(*artists):
     """Mark ``artists`` as changing on most updates, so that ``FigureRenderer`` draws them over
     its cached background instead of redrawing the whole figure when they change.
 
-    Artists in an axes' data coordinates (lines, bars, markers, text placed at data values) are
-    found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or figure
-    coordinates and changes with the controls: a figure title that names the values, a label
-    inside the axes, a note. A static artist that changes still shows correctly, but costs a
-    full redraw each time it does.
+    Artists in an axes' data coordinates (lines, bars, markers, a scatter, text placed at data
+    values) are found by ``FigureRenderer`` itself and need no mark. Mark what sits in axes or
+    figure coordinates and changes with the controls: a figure title that names the values, a
+    label inside the axes, a note. A static artist that changes still shows correctly, but
+    costs a full redraw each time it does.
 
     Returns:
       The artist, or the tuple of artists, given.
@@ -272,9 +282,22 @@ def changing(*artists):
     return artists[0] if len(artists) == 1 else artists
 
 
+def _placements(artist) -> list:
+    """The transforms that place ``artist`` on the canvas: its own and, for a collection, its
+    offsets' (a scatter's points sit at data values through the offset transform, while each
+    marker's path is drawn in pixels: its own transform is not in data coordinates at all)."""
+    if isinstance(artist, Collection):
+        return [artist.get_transform(), artist.get_offset_transform()]
+    return [artist.get_transform()]
+
+
 def _in_data_coordinates(artist, ax) -> bool:
-    """Whether ``artist`` moves when ``ax``'s limits change (data coordinates on either axis)."""
-    return any(artist.get_transform().contains_branch_seperately(ax.transData))
+    """Whether ``artist`` moves when ``ax``'s limits change: one of its ``_placements`` is in
+    data coordinates on either axis."""
+    return any(
+        any(transform.contains_branch_seperately(ax.transData))
+        for transform in _placements(artist)
+    )
 
 
 def _meet(a, b) -> bool:
@@ -290,6 +313,20 @@ def _same_outside(a, b, r0, r1, c0, c1) -> bool:
         and np.array_equal(a[r0:r1, :c0], b[r0:r1, :c0])
         and np.array_equal(a[r0:r1, c1:], b[r0:r1, c1:])
     )  # fmt: skip
+
+
+# How far past its extent an artist may draw, in pixels: a line's half width (an extent is the
+# path's: a spine's is a box of zero width on the axes' edge) and antialiasing.
+DRAWN_PAST_EXTENT = 2.0
+
+
+def _drawn_over(artist, renderer, boxes) -> bool:
+    """Whether the visible ``artist`` draws over one of ``boxes``: its extent, padded by
+    ``DRAWN_PAST_EXTENT``, meets one."""
+    if not boxes or not artist.get_visible():
+        return False
+    extent = artist.get_window_extent(renderer).padded(DRAWN_PAST_EXTENT)
+    return any(_meet(extent, box) for box in boxes)
 
 
 def _by_zorder(artists) -> list:
@@ -321,7 +358,12 @@ class FigureRenderer:
          labels are most of a redraw's time.
       3. the changing artists, drawn over the axes layer in matplotlib's order (axes by axes,
          each's by zorder, then the figure's): every artist of an axes in its data coordinates
-         (found anew at each full redraw), and those marked with ``changing``.
+         (lines, images, a scatter's points), those marked with ``changing``, and every static
+         artist that matplotlib draws after one of those and over its axes (a heat map's spines,
+         a legend over lines), so that overlapping artists keep ``savefig``'s order; all found
+         anew at each full redraw. Only the axis objects are out of that order (cached under
+         every changing artist): their ticks point out of the axes, so at most a tick's inner
+         end, on the axes' edge, is drawn differently.
 
     The PNG is encoded from the canvas's RGBA buffer by ``rgba_png``. A state reached by any
     path renders to the same bytes as a fresh renderer gives it.
@@ -379,29 +421,43 @@ class FigureRenderer:
         return _by_zorder(self.figure.axes)
 
     def _sort_out(self) -> None:
-        """Animate the axis objects and the changing artists; list the latter in draw order."""
-        changing = []
+        """Animate the axis objects and the changing artists; list the latter in draw order.
+
+        Changing: an artist marked with ``changing``, or one of an axes' own in its data
+        coordinates (``_in_data_coordinates``; not its titles, spines or legend). Then, so that
+        artists that overlap keep matplotlib's order (``savefig``'s), a static artist that
+        matplotlib draws after a changing one (later in that axes' z-order, in a later axes, or
+        among the figure's own) is changing too where its extent meets the box of an axes that
+        holds a changing artist: drawn in the cached frame, it would end up under what changes
+        (a heat map over its spines, lines over a legend).
+        """
+        renderer = self.figure.canvas.get_renderer()
+        changing, boxes = [], []  # boxes: of the axes holding a changing artist so far
         for ax in self._axes():
             ax.xaxis.set_animated(True)
             ax.yaxis.set_animated(True)
             titles = {id(getattr(ax, n, None)) for n in ("title", "_left_title", "_right_title")}
-            found = []
-            for artist in ax.get_children():
-                if isinstance(artist, (Axis, Spine, Legend)) or artist is ax.patch:
-                    continue
+            children = [a for a in ax.get_children() if a is not ax.patch]
+            for artist in _by_zorder(a for a in children if not isinstance(a, Axis)):
                 if artist.get_animated() or (
                     id(artist) not in titles
                     and isinstance(artist, (Line2D, Patch, Collection, AxesImage, Text))
+                    and not isinstance(artist, (Spine, Legend))
                     and _in_data_coordinates(artist, ax)
                 ):
-                    artist.set_animated(True)
-                    found.append(artist)
-            changing += _by_zorder(found)
+                    boxes += [] if boxes and boxes[-1] is ax.bbox else [ax.bbox]
+                elif not _drawn_over(artist, renderer, boxes):
+                    continue
+                artist.set_animated(True)
+                changing.append(artist)
         figure_level = [
-            artist for artist in self.figure.get_children()
-            if artist.get_animated() and artist not in self.figure.axes
+            artist for artist in _by_zorder(self.figure.get_children())
+            if artist is not self.figure.patch and artist not in self.figure.axes
+            and (artist.get_animated() or _drawn_over(artist, renderer, boxes))
         ]  # fmt: skip
-        self._changing = changing + _by_zorder(figure_level)
+        for artist in figure_level:
+            artist.set_animated(True)
+        self._changing = changing + figure_level
 
     def _zones(self, renderer) -> list:
         """Group the axes (twins together) and give each group a zone of the canvas, as
