@@ -216,16 +216,8 @@ def phase_diagram_figure(state: dict):
     import matplotlib.pyplot as plt
 
     from ..engine import depth_scales, init_mlp
-    from ..experiments import (
-        MAP_OPTIONS,
-        QUANTITIES,
-        measured_values,
-        phase_map,
-        quantity_values,
-        regime_batch,
-        regime_config,
-        regime_result,
-    )
+    from ..experiments import MAP_OPTIONS, QUANTITIES, measured_values, phase_map
+    from ..experiments import quantity_values, regime_batch, regime_config, regime_result
 
     activation, quantity = state["activation"], state["quantity"]
     weight_var, bias_var = float(state["weight_var"]), float(state["bias_var"])
