@@ -219,7 +219,7 @@ def _widget_rows(widgets: dict) -> list[Row]:
                 _at_least(section, speedup, naive["over_widget"], WIDGET_SPEEDUP_MIN),
             ]  # fmt: skip
         elif "measured_in" in naive:
-            rows.append(Row(section, speedup, f"measured in {naive['measured_in']} (below)"))
+            rows.append(Row(section, speedup, f"measured in {naive['measured_in']}"))
         else:
             value = f"not measured: {naive['skipped']}"
             rows.append(Row(section, speedup, value, f">= {WIDGET_SPEEDUP_MIN}x"))

@@ -166,7 +166,7 @@ def measure_training(*, quick: bool) -> dict:
     finally:
         explorer.close()
     memory = (None if before is None else (after - before) / 2**20)
-    # Fewer naive scrubs than scrubs: each is a whole figure (about 0.15 s on the quiet machine).
+    # Fewer naive scrubs than scrubs: each draws a whole new figure, tens of times a scrub.
     naive = measure_naive_scrubs(runs, values[: 5 if quick else 50], widget_png)
     naive["over_scrub"] = naive["median_s"] / float(np.median(latencies))
     return {
