@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import vgwidgets as vg
-from vgwidgets.bench import _baselines, _probe, _report, _widgets
+from vgwidgets.bench import _baselines, _naive, _probe, _report, _widgets
 
 TOP_KEYS = {
     "schema_version",
@@ -353,3 +353,102 @@ def test_naive_chain_rebuild_renders_the_widgets_state():
         explorer.close()
     png = NAIVE["ChainExplorer"](state)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _drawn(values):
+    """What a naive figure plots for ``values`` on a log axis: positive finite, else nan."""
+    values = np.asarray(values, np.float64)
+    return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def _naive_phase_diagram():
+    explorer = vg.PhaseDiagram()
+    explorer.controls.weight_var.value = 2.5  # off the defaults: the chaotic side
+    explorer.controls.depth.value = 12
+    state = {name: c.value for name, c in _widgets.controls_of(explorer).items()}
+    fig = _naive.phase_diagram_figure(state)
+    ax_map, left, right = fig.axes[:3]
+    map_data, profile = explorer.plotted
+    np.testing.assert_array_equal(np.ma.filled(ax_map.images[0].get_array(), np.nan),
+                                  np.where(np.isfinite(map_data.values), map_data.values, np.nan))
+    assert tuple(np.ravel(ax_map.lines[-1].get_xydata())) == map_data.point
+    np.testing.assert_allclose(left.lines[0].get_ydata(), _drawn(profile.grad), rtol=1e-6)
+    np.testing.assert_allclose(left.lines[1].get_ydata(), _drawn(profile.predicted), rtol=1e-6)
+    np.testing.assert_allclose(right.lines[0].get_ydata(), _drawn(profile.std), rtol=1e-6)
+    return explorer, fig
+
+
+def _naive_recurrent_explorer():
+    explorer = vg.RecurrentExplorer(length=60)
+    explorer.controls.gain.value = 1.5
+    explorer.controls.gru.value = False
+    state = {name: c.value for name, c in _widgets.controls_of(explorer).items()}
+    fig = _naive.recurrent_explorer_figure(state)
+    left, right = fig.axes
+    plotted = explorer.plotted
+    for line, cell in zip(left.lines, ("vanilla", "lstm")):
+        np.testing.assert_array_equal(line.get_xdata(), plotted.distance)
+        np.testing.assert_allclose(line.get_ydata(), _drawn(plotted.grad[cell]), rtol=1e-6)
+    np.testing.assert_allclose(left.lines[2].get_ydata(), _drawn(plotted.cell_state), rtol=1e-6)
+    np.testing.assert_allclose(left.lines[3].get_ydata(), _drawn(plotted.bound), rtol=1e-6)
+    eig = np.asarray(explorer.result.eigenvalues)
+    np.testing.assert_allclose(right.lines[0].get_xdata(), eig.real)
+    return explorer, fig
+
+
+def _naive_training_explorer():
+    explorer = vg.TrainingExplorer(depth=4, steps=100)
+    explorer.controls.step.value = 37  # records every 2 steps: the record of step 36
+    fig = _naive.training_explorer_figure(explorer.result, 37)
+    loss, heat, fractions, act, grad = fig.axes
+    (run,) = explorer.plotted
+    assert run.step[run.at] == 36 and loss.lines[-1].get_xdata()[0] == 36
+    np.testing.assert_allclose(np.ma.filled(heat.images[0].get_array(), np.nan),
+                               np.where(np.isfinite(run.heat), run.heat, np.nan), rtol=1e-6)
+    np.testing.assert_array_equal(fractions.lines[0].get_ydata(), run.saturated)
+    np.testing.assert_array_equal(fractions.lines[1].get_ydata(), run.dead)
+    for ax, counts in ((act, run.act_hist), (grad, run.grad_hist)):
+        assert len(ax.patches) == len(run.layers)
+        for stairs, count in zip(ax.patches, counts):
+            np.testing.assert_allclose(stairs.get_data().values, count / max(count.sum(), 1.0))
+    return explorer, fig
+
+
+@pytest.mark.parametrize(
+    "check", [_naive_phase_diagram, _naive_recurrent_explorer, _naive_training_explorer]
+)
+def test_naive_figures_hold_the_widgets_data_at_its_pixel_size(check):
+    explorer, fig = check()
+    try:
+        assert _naive.png_size(_naive._png(fig)) == _naive.png_size(explorer.png)
+    finally:
+        explorer.close()
+
+
+def test_report_rows_for_naive_rebuilds_and_scrubs_pass_at_2x(quick):
+    widgets = quick["result"]["widgets"]
+    assert widgets["TrainingExplorer"]["latency"]["controls"] == ["step"]
+    assert widgets["TrainingExplorer"]["naive"]["measured_in"] == "training.explorer.naive"
+    for name in ("PhaseDiagram", "RecurrentExplorer"):
+        naive = widgets[name]["naive"]
+        assert naive["same_size"] is True and naive["over_widget"] > 0
+        assert set(widgets[name]["latency"]["controls"]) == set(widgets[name]["controls"])
+    explorer = quick["result"]["training"]["explorer"]
+    assert explorer["naive"]["same_size"] is True
+    assert explorer["naive"]["over_scrub"] == pytest.approx(
+        explorer["naive"]["median_s"] / explorer["scrub"]["median_s"]
+    )
+    for ratio, passed in ((1.99, False), (2.0, True), (7.5, True)):
+        result = json.loads(json.dumps(quick["result"]))
+        for name in ("PhaseDiagram", "RecurrentExplorer"):
+            result["widgets"][name]["naive"]["over_widget"] = ratio
+        result["training"]["explorer"]["naive"]["over_scrub"] = ratio
+        rows = {(r.section, r.measure): r for r in _report.rows(result)}
+        for key in [("widget PhaseDiagram", "naive median / widget median"),
+                    ("widget RecurrentExplorer", "naive median / widget median"),
+                    ("TrainingExplorer", "naive scrub / scrub, medians")]:  # fmt: skip
+            row = rows[key]
+            assert (row.passed, row.number, row.target) == (passed, ratio, ">= 2.0x")
+        scrub = [row for (section, measure), row in rows.items()
+                 if section == "TrainingExplorer" and measure.startswith("naive scrub (")]
+        assert len(scrub) == 1 and scrub[0].value.endswith("; same pixel size as the widget's")

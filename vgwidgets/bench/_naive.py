@@ -2,23 +2,57 @@
 
 What a user writes without the explorers: in the slider's callback, compute, ``plt.subplots``,
 plot the same data as the explorer shows, ``savefig`` to PNG bytes, ``plt.close``. Each function
-here takes the explorer's control values (``{control name: value}``) and returns the PNG.
+here takes the explorer's control values (``{control name: value}``) and returns the PNG; each
+figure has the explorer's size in inches and dots per inch, so both PNGs have the same pixels
+(``png_size``). Where the figure is built by a ``*_figure`` function, a test can read the data
+it holds before it is closed.
 
-``NAIVE`` maps an explorer's class name to its naive function. A widget without an entry is
-still benchmarked; only its comparison with rebuilding is reported as not measured.
+``NAIVE`` maps an explorer's class name to its naive function. ``MEASURED_ELSEWHERE`` names the
+explorers whose naive rebuild is measured in another section: ``TrainingExplorer``'s step
+slider redraws a stored record (no recomputation), so its naive scrub
+(``training_explorer_naive``) needs that record and is timed with the scrubs in the training
+section. A widget in neither is still benchmarked; only its comparison with rebuilding is
+reported as not measured.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import struct
 
 import numpy as np
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _shown(values):
     """``values`` as float64, with what a log axis cannot show (0, inf, nan) as nan."""
     values = np.asarray(values, np.float64)
     return np.where(np.isfinite(values) & (values > 0), values, np.nan)
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """``(width, height)`` in pixels of PNG bytes, from the header chunk (IHDR) that every PNG
+    starts with: 8 signature bytes, the chunk's length and type (8), then width and height as
+    big-endian 32-bit integers.
+
+    Example:
+      >>> png_size(PNG_SIGNATURE + bytes(8) + (900).to_bytes(4, "big") + (288).to_bytes(4, "big"))
+      (900, 288)
+    """
+    png = bytes(png)
+    if png[:8] != PNG_SIGNATURE or len(png) < 24:
+        raise ValueError(f"png must be PNG bytes (signature {PNG_SIGNATURE!r}); got {png[:8]!r}.")
+    width, height = struct.unpack(">II", png[16:24])
+    return int(width), int(height)
+
+
+def same_size(naive_png: bytes, widget_png: bytes) -> dict:
+    """``{"same_size": bool, "size_px": {"naive": [w, h], "widget": [w, h]}}`` of two PNGs: a
+    naive figure drawn smaller than the widget's would render faster for nothing."""
+    sizes = {"naive": list(png_size(naive_png)), "widget": list(png_size(widget_png))}
+    return {"same_size": sizes["naive"] == sizes["widget"], "size_px": sizes}
 
 
 def _png(fig) -> bytes:
@@ -118,6 +152,28 @@ def fix_comparison_naive(state: dict) -> bytes:
     return _png(fig)
 
 
+def _regime_panels(left, right, result) -> None:
+    """``RegimeExplorer``'s two log panels from a ``RegimeResult``: measured ``||dC/db_l||``
+    beside the mean-field prediction on ``left``, ``std(a_l)`` on ``right``, and the first
+    overflowing layer as a red line on both."""
+    probe = result.probe
+    grad, std = _shown(probe.grad_b_norm), _shown(probe.act_std)
+    layers = np.arange(1, grad.size + 1)
+    left.plot(layers, grad, ".-", label="measured ||dC/db_l||")
+    left.plot(layers, _shown(result.predicted), "--", label="mean field")
+    right.plot(layers, std, ".-", color="tab:green", label="std(a_l)")
+    for ax, values in ((left, grad), (right, std)):
+        if int(probe.overflow_layer) >= 0:
+            ax.axvline(int(probe.overflow_layer) + 1, color="tab:red")
+        ax.set_yscale("log")
+        if not np.any(np.isfinite(values)):  # all overflowed: a log axis needs some range
+            ax.set_ylim(0.1, 10.0)
+        ax.set_xlabel("hidden layer l")
+    left.set_title(f"{result.phase}: chi1 = {result.chi1:.4g}")
+    right.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8)
+    left.legend(fontsize=8)
+
+
 def regime_explorer_naive(state: dict) -> bytes:
     """``RegimeExplorer``'s figure, rebuilt with pyplot for one set of controls.
 
@@ -134,29 +190,229 @@ def regime_explorer_naive(state: dict) -> bytes:
     x, y = regime_batch(config.width, 64, 0)
     params = init_mlp(config, key=jax.random.key(0))
     result = regime_result(config, params, x, y, initializer_gain(config, 0))
-    layers = np.arange(1, config.depth + 1)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.2), dpi=80)
     fig.subplots_adjust(left=0.07, right=0.80, bottom=0.13, top=0.86, wspace=0.28)
-    grad, std = _shown(result.probe.grad_b_norm), _shown(result.probe.act_std)
-    left.plot(layers, grad, ".-", label="measured ||dC/db_l||")
-    left.plot(layers, _shown(result.predicted), "--", label="mean field")
-    right.plot(layers, std, ".-", color="tab:green", label="std(a_l)")
-    for ax, values in ((left, grad), (right, std)):
-        if int(result.probe.overflow_layer) >= 0:
-            ax.axvline(int(result.probe.overflow_layer) + 1, color="tab:red")
-        ax.set_yscale("log")
-        if not np.any(np.isfinite(values)):  # all overflowed: a log axis needs some range
-            ax.set_ylim(0.1, 10.0)
-        ax.set_xlabel("hidden layer l")
-    left.set_title(f"{result.phase}: chi1 = {result.chi1:.4g}")
-    right.legend(loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8)
-    left.legend(fontsize=8)
+    _regime_panels(left, right, result)
     fig.suptitle(f"{config.activation}, {config.initializer}, L = {config.depth}")
     return _png(fig)
+
+
+def phase_diagram_figure(state: dict):
+    """``PhaseDiagram``'s figure drawn with pyplot from scratch for one set of its controls.
+
+    The explorer's computation: the activation's ``phase_map`` (theory on the grid, the
+    critical line, the measured networks; cached per activation for this function as for the
+    explorer), ``depth_scales`` at the chosen point, and the chosen network (``normal_fan_in``
+    weights scaled by ``sw = sqrt(sw^2)``, biases by ``sb``) drawn and probed by
+    ``regime_result``. Width, batch and seed are the explorer's defaults (32, 32, 0) unless
+    ``state`` has them. Then a new 12.5 x 4 inch figure at 72 dpi (the explorer's): the map
+    with its colour bar, the critical line, the measured dots and the chosen point, and the
+    regime panels.
+
+    Returns:
+      The pyplot figure, open (``phase_diagram_naive`` saves and closes it).
+    """
+    import jax
+    import matplotlib.pyplot as plt
+
+    from ..engine import depth_scales, init_mlp
+    from ..experiments import MAP_OPTIONS, QUANTITIES, measured_values, phase_map
+    from ..experiments import quantity_values, regime_batch, regime_config, regime_result
+
+    activation, quantity = state["activation"], state["quantity"]
+    weight_var, bias_var = float(state["weight_var"]), float(state["bias_var"])
+    width, batch, seed = state.get("width", 32), state.get("batch", 32), state.get("seed", 0)
+    mapped = phase_map(activation)
+    point = depth_scales(activation, weight_var, bias_var, **MAP_OPTIONS)
+    config = regime_config(
+        weight_scale=math.sqrt(weight_var), bias_scale=math.sqrt(bias_var),
+        depth=int(state["depth"]), width=width, activation=activation,
+        initializer="normal_fan_in", float64=False,
+    )  # fmt: skip
+    x, y = regime_batch(width, batch, seed)
+    result = regime_result(config, init_mlp(config, key=jax.random.key(seed)), x, y, 1.0)
+
+    fig, (ax_map, left, right) = plt.subplots(1, 3, figsize=(12.5, 4.0), dpi=72)
+    fig.subplots_adjust(left=0.05, right=0.86, bottom=0.13, top=0.86, wspace=0.38)
+    # ln chi1 on a diverging scale centred on 0; a depth scale's log10 from 0.1 to 1000 layers.
+    cmap, (low, high) = ("RdBu_r", (-1.5, 1.5)) if quantity == "ln chi1" else ("viridis", (-1, 3))
+    weights, biases = np.asarray(mapped.weight_axis), np.asarray(mapped.bias_axis)
+    values = np.asarray(quantity_values(mapped.theory, quantity), np.float64)
+    image = ax_map.imshow(
+        np.ma.masked_invalid(values), origin="lower", aspect="auto", cmap=cmap, vmin=low,
+        vmax=high, extent=(weights[0], weights[-1], biases[0], biases[-1]),
+        interpolation="nearest",
+    )  # fmt: skip
+    colorbar = fig.colorbar(image, ax=ax_map, fraction=0.06, pad=0.02)
+    colorbar.set_label(QUANTITIES[quantity], fontsize=8)
+    ax_map.plot(np.asarray(mapped.critical), biases, "k-", lw=2)
+    dots = np.ravel(np.asarray(measured_values(mapped.measured, quantity), np.float64))
+    shown = np.isfinite(dots)
+    ax_map.scatter(
+        np.ravel(mapped.measured.weight_var)[shown], np.ravel(mapped.measured.bias_var)[shown],
+        c=dots[shown], cmap=cmap, vmin=low, vmax=high, s=40, edgecolors="k", zorder=3,
+    )  # fmt: skip
+    ax_map.plot([weight_var], [bias_var], "kx", ms=12, mew=3, zorder=4)
+    ax_map.set_xlabel("weight variance sw^2")
+    ax_map.set_ylabel("bias variance sb^2")
+    ax_map.set_title(f"chi1 = {float(point.chi1):.3g} at the cross; black: chi1 = 1", fontsize=10)
+    _regime_panels(left, right, result)
+    fig.suptitle(f"{activation}: sw^2 = {weight_var:.3g}, sb^2 = {bias_var:.3g}, "
+                 f"L = {config.depth}, width {width}")  # fmt: skip
+    return fig
+
+
+def phase_diagram_naive(state: dict) -> bytes:
+    """``phase_diagram_figure(state)`` as PNG bytes: a callback's new figure per change."""
+    return _png(phase_diagram_figure(state))
+
+
+def recurrent_explorer_figure(state: dict):
+    """``RecurrentExplorer``'s figure drawn with pyplot from scratch for one set of controls.
+
+    The explorer's computation, ``through_time`` on the fixed batch of its default size and
+    seed (8, 0, unless ``state`` has ``batch`` and ``seed``), except that ``W_rec``'s spectrum
+    is computed on every call (the explorer keeps it per hidden size and initializer, as a
+    plain callback would not). Then a new 11 x 4.2 inch figure at 80 dpi (the explorer's):
+    ``||dL/dh_t||`` per ticked cell against ``T - t`` on a log axis, the LSTM's
+    ``||dL/dc_t||`` and the vanilla cell's bound, with y-limits set by the curves (the bound
+    may reach float64's largest number); beside it the eigenvalues, the unit circle, and
+    circles at the spectral radius and at ``sigma_max``.
+
+    Returns:
+      The pyplot figure, open (``recurrent_explorer_naive`` saves and closes it).
+    """
+    import matplotlib.pyplot as plt
+
+    from ..engine import CELLS
+    from ..experiments import through_time, through_time_batch, through_time_config
+
+    cells = tuple(cell for cell in CELLS if state[cell])
+    config = through_time_config(
+        cell=cells[0], nonlinearity=state["nonlinearity"], initializer=state["initializer"],
+        length=int(state["length"]), hidden=int(state["hidden"]), gain=float(state["gain"]),
+        input_scale=float(state["input_scale"]), forget_bias=float(state["forget_bias"]),
+    )  # fmt: skip
+    seed = state.get("seed", 0)
+    result = through_time(config, cells, through_time_batch(state.get("batch", 8), seed), seed=seed)
+
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(11.0, 4.2), dpi=80, gridspec_kw={"width_ratios": [2.1, 1.0]}
+    )
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.86, wspace=0.22)
+    distance = np.arange(config.length)[::-1]
+    curves = [_shown(result.probes[cell].grad_h_norm) for cell in result.cells]
+    for cell, values in zip(result.cells, curves):
+        left.plot(distance, values, "-", lw=1.6, label=f"{cell}: {result.phases[cell]}")
+    if "lstm" in result.cells:
+        curves.append(_shown(result.probes["lstm"].grad_c_norm))
+        left.plot(distance, curves[-1], ":", lw=2, label="LSTM ||dL/dc_t||")
+    if "vanilla" in result.cells:
+        left.plot(distance, _shown(result.bound), "k--", lw=1.2, label="bound")
+    left.set_yscale("log")
+    finite = np.concatenate(curves)
+    finite = finite[np.isfinite(finite)]
+    low, high = (finite.min() / 10, finite.max() * 10) if finite.size else (0.1, 10.0)
+    left.set_ylim(low, high)
+    left.set_xlim(config.length - 0.5, -0.5)
+    left.set_xlabel("distance T - t (steps back from the loss)")
+    left.set_title("||dL/dh_t||: the gradient reaching step t", fontsize=10)
+    left.legend(loc="lower left", fontsize=7)
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 121))
+    right.plot(result.eigenvalues.real, result.eigenvalues.imag, ".", ms=3, label="eigenvalues")
+    for radius, style, label in ((1.0, "-", "1"), (result.radius, "-", "radius"),
+                                 (result.sigma_max, "--", "sigma_max")):  # fmt: skip
+        right.plot(radius * circle.real, radius * circle.imag, style, lw=1.2, label=label)
+    right.set_aspect("equal", adjustable="box")
+    right.set_title("eigenvalues of W_rec", fontsize=9)
+    right.legend(fontsize=7)
+    fig.suptitle(f"{config.initializer} W_rec, g = {config.gain:.3g}, n = {config.hidden}, "
+                 f"T = {config.length}, input scale {config.input_scale:.2f}")  # fmt: skip
+    return fig
+
+
+def recurrent_explorer_naive(state: dict) -> bytes:
+    """``recurrent_explorer_figure(state)`` as PNG bytes: a callback's new figure per change."""
+    return _png(recurrent_explorer_figure(state))
+
+
+def _record_at(steps, step: int) -> int:
+    """The index of the last record taken at or before ``step`` (the first if none)."""
+    return int(min(max(np.searchsorted(steps, step, side="right") - 1, 0), len(steps) - 1))
+
+
+def training_explorer_figure(runs: dict, step: int, *, field: str = "grad_w_norm"):
+    """``TrainingExplorer``'s figure drawn with pyplot from scratch at one step of stored runs.
+
+    What a notebook's scrub callback does once the runs are trained and kept: nothing is
+    recomputed; for the record at or before ``step`` a new figure is drawn whole, one column
+    per run of five panels: training and test loss with the step marked (and the first
+    non-finite step, if any), the layer-by-record heat map of ``log10`` of ``field``, the
+    saturated and dead fractions per layer at that record, and the histograms (fraction per
+    bin) of the activations and of ``log10 |dC/dW_l|`` of the first, middle and last layers.
+    The size is the explorer's: 5.2 x 11 inches per column at 64 dpi.
+
+    Args:
+      runs: ``{slot: TrainResult}``, trimmed (``TrainingExplorer.result``).
+      step: the step chosen, as the explorer's step slider gives it.
+      field: the heat map's ``TrainResult`` field (the explorer's default: ``grad_w_norm``).
+
+    Returns:
+      The pyplot figure, open (``training_explorer_naive`` saves and closes it).
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    heat_map = matplotlib.colormaps["viridis"].with_extremes(bad="#b00020")
+    fig, axes = plt.subplots(5, len(runs), figsize=(5.2 * len(runs), 11.0), dpi=64, squeeze=False)
+    fig.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.05, hspace=0.55, wspace=0.3)
+    for column, (slot, run) in enumerate(runs.items()):
+        loss, heat, fractions, act, grad = axes[:, column]
+        at = _record_at(run.step, step)
+        now, span = float(run.step[at]), float(max(run.step[-1], 1))
+        loss.plot(run.step, run.train_loss, label="training")
+        loss.plot(run.step, run.test_loss, label="test")
+        if int(run.first_nonfinite) >= 0:
+            loss.axvline(int(run.first_nonfinite), color="#b00020", ls="--")
+        loss.set_title(f"{slot}: step {now:g}", fontsize=9)
+        loss.legend(fontsize=7)
+        with np.errstate(all="ignore"):
+            values = np.log10(np.asarray(getattr(run, field), np.float64)).T
+        n_layers = values.shape[0]
+        heat.imshow(np.ma.masked_invalid(values), aspect="auto", origin="lower", vmin=-8.0,
+                    vmax=1.0, cmap=heat_map, extent=(0, span, 0.5, n_layers + 0.5),
+                    interpolation="nearest")  # fmt: skip
+        heat.set_title(f"log10 {field} (red: 0, inf or nan)", fontsize=9)
+        for ax, colour in ((loss, "0.4"), (heat, "white")):
+            ax.axvline(now, color=colour, lw=0.8)
+        layers = np.arange(1, n_layers + 1)
+        fractions.plot(layers, run.saturated_frac[at], "o-", ms=3, label="saturated")
+        fractions.plot(layers, run.dead_frac[at], "s--", ms=3, label="dead")
+        fractions.set_ylim(-0.05, 1.05)
+        fractions.legend(fontsize=7)
+        shown = sorted({1, (n_layers + 1) // 2, n_layers})
+        for ax, edges, hist in ((act, run.act_edges, run.act_hist[at]),
+                                (grad, run.grad_edges, run.grad_hist[at])):  # fmt: skip
+            for layer in shown:
+                counts = np.asarray(hist[layer - 1], np.float64)
+                ax.stairs(counts / max(counts.sum(), 1.0), edges, label=f"layer {layer}")
+            ax.legend(fontsize=7)
+        act.set_xlabel("activation a_l", fontsize=8)
+        grad.set_xlabel("log10 |dC/dW_l|", fontsize=8)
+    return fig
+
+
+def training_explorer_naive(runs: dict, step: int, *, field: str = "grad_w_norm") -> bytes:
+    """``training_explorer_figure(runs, step, field=field)`` as PNG bytes: the naive scrub."""
+    return _png(training_explorer_figure(runs, step, field=field))
 
 
 NAIVE = {
     "ChainExplorer": chain_explorer_naive,
     "FixComparison": fix_comparison_naive,
     "RegimeExplorer": regime_explorer_naive,
+    "PhaseDiagram": phase_diagram_naive,
+    "RecurrentExplorer": recurrent_explorer_naive,
 }
+# Where the naive rebuild of an explorer left out of ``NAIVE`` is measured, as a JSON path.
+MEASURED_ELSEWHERE = {"TrainingExplorer": "training.explorer.naive"}

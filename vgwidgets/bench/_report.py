@@ -208,12 +208,18 @@ def _widget_rows(widgets: dict) -> list[Row]:
             )
             rows.append(Row(section, "how the timed updates were drawn", value))
         speedup = "naive median / widget median"
+        if latency.get("controls"):
+            rows.append(Row(section, "controls timed (those that redraw)",
+                            ", ".join(latency["controls"])))  # fmt: skip
         if "median_s" in naive:
             rows += [
-                Row(section, "naive rebuild (new pyplot figure), median", _ms(naive["median_s"])),
+                Row(section, "naive rebuild (new pyplot figure), median",
+                    _ms(naive["median_s"]) + _size_note(naive)),
                 Row(section, "naive rebuild, p95", _ms(naive["p95_s"])),
                 _at_least(section, speedup, naive["over_widget"], WIDGET_SPEEDUP_MIN),
-            ]
+            ]  # fmt: skip
+        elif "measured_in" in naive:
+            rows.append(Row(section, speedup, f"measured in {naive['measured_in']}"))
         else:
             value = f"not measured: {naive['skipped']}"
             rows.append(Row(section, speedup, value, f">= {WIDGET_SPEEDUP_MIN}x"))
@@ -225,6 +231,16 @@ def _widget_rows(widgets: dict) -> list[Row]:
         )  # fmt: skip
         rows.append(row if growth is not None else row._replace(value=memory["method"]))
     return rows
+
+
+def _size_note(naive: dict) -> str:
+    """"; same size as the widget's" or the two pixel sizes, where the JSON has them."""
+    if "same_size" not in naive:
+        return ""
+    if naive["same_size"]:
+        return "; same pixel size as the widget's"
+    sizes = naive["size_px"]
+    return "; pixel size {}x{}, the widget's {}x{}".format(*sizes["naive"], *sizes["widget"])
 
 
 def _notebook_rows(notebooks: dict) -> list[Row]:
@@ -261,6 +277,14 @@ def _training_rows(training: dict) -> list[Row]:
                  explorer["scrub"]["median_s"], SCRUB_MEDIAN_MAX_S, _ms,
                  f"<= {SCRUB_MEDIAN_MAX_S * 1e3:.0f} ms"),
     ]  # fmt: skip
+    naive = explorer.get("naive")
+    if naive:
+        rows += [
+            Row("TrainingExplorer", f"naive scrub (new pyplot figure of the stored record), "
+                f"median of {naive['repeats']}", _ms(naive["median_s"]) + _size_note(naive)),
+            _at_least("TrainingExplorer", "naive scrub / scrub, medians", naive["over_scrub"],
+                      WIDGET_SPEEDUP_MIN),
+        ]  # fmt: skip
     growth = explorer["memory_growth_mb"]
     measure = f"memory growth over {explorer['scrubs']} scrubs"
     rows.append(

@@ -9,6 +9,10 @@ the network's choices traced (as ``TrainingExplorer`` runs it) and compiled in
 layer, and a jitted ``value_and_grad`` + ``optax`` update called once per step from Python,
 each batch sliced with NumPy; before timing, it is checked to reach the engine's parameters
 after a few steps. Steps per second exclude compilation (one warm-up run of each first).
+
+The explorer's scrubs are compared with the naive scrub (``_naive.training_explorer_naive``):
+the whole figure drawn anew with pyplot, from the runs the explorer stored, at the same steps.
+It is measured here, and only here, because it needs those runs.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import optax
 
 from ..engine import MLPConfig, TrainConfig, init_mlp, train
 from ..experiments import digits_split
-from ._timing import resident_bytes, stats
+from ._naive import same_size, training_explorer_naive
+from ._timing import clock, resident_bytes, stats
 
 FULL = {"depth": 30, "width": 128, "batch": 128, "steps": 500}
 QUICK = {"depth": 3, "width": 16, "batch": 16, "steps": 20}
@@ -107,8 +112,19 @@ def _steps_per_s(fn, steps: int, repeats: int) -> dict:
     return {**stats(times), "steps_per_s": steps / float(np.median(times))}
 
 
+def measure_naive_scrubs(runs: dict, steps, widget_png: bytes) -> dict:
+    """The naive scrub (``training_explorer_naive``) of ``runs`` at each of ``steps``, timed
+    after one untimed call (pyplot's import and first figure), and its PNG's pixel size
+    against the explorer's ``widget_png``."""
+    first = training_explorer_naive(runs, int(steps[0]))
+    times = [clock(lambda s=int(s): training_explorer_naive(runs, s)).timeit(1) for s in steps]
+    return {"function": training_explorer_naive.__name__, **stats(times),
+            **same_size(first, widget_png)}  # fmt: skip
+
+
 def measure_training(*, quick: bool) -> dict:
-    """Steps per second of both loops, and the explorer's build, scrub latency and memory."""
+    """Steps per second of both loops, and the explorer's build, scrub latency and memory, and
+    the naive scrub's latency on the explorer's runs."""
     from ..widgets import TrainingExplorer
 
     size = QUICK if quick else FULL
@@ -135,20 +151,24 @@ def measure_training(*, quick: bool) -> dict:
     try:
         rng, slider = np.random.default_rng(0), explorer.controls.step
         scrubs = 20 if quick else 200
-        latencies = []
+        latencies, values = [], []
         gc.collect()
         before = resident_bytes()
         for _ in range(scrubs):
-            value = int(rng.integers(slider.min, slider.max + 1))
+            values.append(int(rng.integers(slider.min, slider.max + 1)))
             t0 = time.perf_counter()
-            slider.value = value
+            slider.value = values[-1]
             latencies.append(time.perf_counter() - t0)
         gc.collect()
         after = resident_bytes()
         errors = explorer.error is not None
+        runs, widget_png = explorer.result, explorer.png
     finally:
         explorer.close()
     memory = (None if before is None else (after - before) / 2**20)
+    # Fewer naive scrubs than scrubs: each draws a whole new figure, tens of times a scrub.
+    naive = measure_naive_scrubs(runs, values[: 5 if quick else 50], widget_png)
+    naive["over_scrub"] = naive["median_s"] / float(np.median(latencies))
     return {
         "size": size,
         "engine": engine_t,
@@ -159,6 +179,6 @@ def measure_training(*, quick: bool) -> dict:
         "speedup": fixed_t["steps_per_s"] / python_t["steps_per_s"],
         "explorer": {
             "build_s": build_s, "scrubs": scrubs, "scrub": stats(latencies),
-            "memory_growth_mb": memory, "error": errors,
+            "memory_growth_mb": memory, "error": errors, "naive": naive,
         },  # fmt: skip
     }

@@ -4,14 +4,17 @@ Explorers are those of ``vgwidgets.widgets.EXPLORERS``, so an explorer added the
 with no change here. A move sets one of its sliders (``IntSlider``, ``FloatSlider``,
 ``FloatLogSlider`` among its ``controls``) to a random value on its grid; outside a kernel the
 assignment runs the explorer's callback synchronously, so its time is the time from the change
-to the PNG bytes being ready.
+to the PNG bytes being ready. Latency is timed on the sliders that redraw (``redrawing``: those
+wired to the refresh); ``TrainingExplorer``'s network and optimizer sliders only set its next
+run, and its step slider alone redraws.
 
 Per explorer, one instance built with its defaults:
   1. moves cycling through the sliders: compilations are counted over the first
      ``moves_per_control`` moves of each; resident memory is read after one move of each and
      again ``memory_changes`` moves later (the two phases overlap, to keep the run short);
-  2. latency: every control back at its default, then per sample one slider moved to a random
-     value (timed) and back (untimed); the same states are then rendered the naive way. How
+  2. latency: every control back at its default, then per sample one slider that redraws moved
+     to a random value (timed) and back (untimed); the same states are then rendered the naive
+     way (``_naive.NAIVE``), and the naive PNG's pixel size compared with the widget's. How
      each timed render began (a full redraw, some axes redrawn, or the cached layers restored:
      ``FigureRenderer.counts``) is recorded too.
 
@@ -34,7 +37,7 @@ import tempfile
 import numpy as np
 
 from ..engine import count_compilations
-from ._naive import NAIVE
+from ._naive import MEASURED_ELSEWHERE, NAIVE, same_size
 from ._timing import clock, resident_bytes, stats
 
 MEMORY_METHOD = "/proc/self/statm"
@@ -59,6 +62,14 @@ def sliders(explorer) -> dict:
 
     kinds = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider)
     return {k: c for k, c in controls_of(explorer).items() if isinstance(c, kinds)}
+
+
+def redrawing(explorer) -> dict:
+    """The sliders of ``sliders(explorer)`` that redraw the figure: those wired to its refresh
+    (``Explorer.wired``). A slider that only sets what a later action uses (the next training
+    run of ``TrainingExplorer``) is left out: its move leaves the figure as it was."""
+    wired = {id(control) for control in getattr(explorer, "wired", ())}
+    return {name: c for name, c in sliders(explorer).items() if id(c) in wired}
 
 
 def random_value(control, rng: np.random.Generator):
@@ -217,17 +228,20 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
     """Measure one explorer class; see the module docstring for the phases.
 
     Returns:
-      A JSON-able dict with ``construct_s``, ``controls``, ``compilations``, ``memory``,
-      ``latency`` and ``naive`` (``{"skipped": reason}`` where there is no naive function).
+      A JSON-able dict with ``construct_s``, ``controls`` (every slider: all are moved for the
+      compilation count and the memory), ``compilations``, ``memory``, ``latency`` (its
+      ``controls``: the sliders timed, ``redrawing``) and ``naive`` (with ``same_size``:
+      whether its PNG has the widget's pixel size; ``{"skipped": reason}`` where there is no
+      naive function, with ``measured_in`` where another section measures it).
     """
     rng = np.random.default_rng(seed)
     made = []
     construct_s = _seconds(lambda: made.append(cls()))
     explorer = made[0]
     try:
-        controls = sliders(explorer)
-        if not controls:
-            return {"construct_s": construct_s, "skipped": "no continuous control"}
+        controls, timed = sliders(explorer), redrawing(explorer)
+        if not timed:
+            return {"construct_s": construct_s, "skipped": "no slider that redraws"}
         defaults = _state(explorer)
         first, counted = len(controls), moves_per_control * len(controls)
         total = max(first + memory_changes, counted)
@@ -264,30 +278,36 @@ def measure_explorer(cls, *, moves_per_control: int, memory_changes: int, sample
         for name, value in defaults.items():
             controls_of(explorer)[name].value = value
         renders_before = dict(explorer.renderer.counts)
-        names, latencies, states, errors = list(controls), [], [], 0
+        names, latencies, states, errors = list(timed), [], [], 0
         for i in range(samples):
             name = names[i % len(names)]
             previous_png = explorer.png
-            latencies.append(_set(controls[name], random_value(controls[name], rng)))
+            latencies.append(_set(timed[name], random_value(timed[name], rng)))
             errors += explorer.error is not None or explorer.png == previous_png
             states.append(_state(explorer))
+            if i == 0:
+                widget_png = explorer.png
             renders = {k: explorer.renderer.counts[k] - renders_before[k] for k in renders_before}
-            controls[name].value = defaults[name]
+            timed[name].value = defaults[name]
             renders_before = dict(explorer.renderer.counts)
             rendered = renders if i == 0 else {k: rendered[k] + renders[k] for k in renders}
-        latency = {**stats(latencies), "errors_or_unchanged": int(errors), "renders": rendered}
+        latency = {**stats(latencies), "errors_or_unchanged": int(errors), "renders": rendered,
+                   "controls": names}  # fmt: skip
         latency["move_median_s"] = float(np.median(times + more + rest))
     finally:
         explorer.close()
 
-    naive_fn = NAIVE.get(cls.__name__)
-    if naive_fn is None:
+    naive_fn, elsewhere = NAIVE.get(cls.__name__), MEASURED_ELSEWHERE.get(cls.__name__)
+    if elsewhere:
+        naive = {"skipped": f"measured in {elsewhere}", "measured_in": elsewhere}
+    elif naive_fn is None:
         naive = {"skipped": f"no naive rebuild written for {cls.__name__} (bench/_naive.py)"}
     else:
-        naive_fn(states[0])  # warm-up: pyplot's import and first figure
+        first = naive_fn(states[0])  # warm-up: pyplot's import and first figure
         naive = {"function": naive_fn.__name__}
         naive.update(stats(_seconds(lambda s=state: naive_fn(s)) for state in states))
         naive["over_widget"] = naive["median_s"] / latency["median_s"]
+        naive.update(same_size(first, widget_png))
     return {
         "construct_s": construct_s,
         "controls": {name: type(c).__name__ for name, c in controls.items()},
