@@ -266,7 +266,8 @@ def _training_rows(training: dict) -> list[Row]:
         Row(section, "engine, train(..., specialize=True), steps/s",
             f"{training['engine_specialized']['steps_per_s']:.3g}"),
         Row(section, "Python loop of a jitted optax step (plain JAX MLP), steps/s",
-            f"{training['python_loop']['steps_per_s']:.3g} (same parameters after 5 steps: "
+            f"{training['python_loop']['steps_per_s']:.3g} (same parameters after 5 steps, "
+            f"float64: "
             f"max relative difference {training['same_training_max_rel_diff']:.1g})"),
         Row(section, "engine with traced choices / Python loop",
             f"{training['speedup_traced']:.2f}x"),
