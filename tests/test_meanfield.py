@@ -12,8 +12,11 @@ from vgwidgets.engine._activations import SELU_ALPHA, SELU_SCALE
 from vgwidgets.engine import count_compilations
 from vgwidgets.engine._compat import x64_context
 from vgwidgets.engine._meanfield import (
+    BLOCK,
+    DepthScales,
     MeanField,
     _quadrature,
+    depth_scales,
     critical_weight_var,
     mean_field,
 )
@@ -255,17 +258,29 @@ def test_measure_gradient_rate_needs_a_fixed_point():
 # jit, shapes and errors
 
 
-def test_a_grid_of_weight_variances_compiles_once():
-    grids = [(np.linspace(0.1, 5.0, 50), 0.05), (np.linspace(0.2, 6.0, 50), np.full(50, 0.3))]
+def test_a_point_and_grids_of_every_size_share_one_solver():
+    # n_nodes=62 and n_nodes_2d=10 are used by no other test: the first call compiles for them
+    options = {"n_nodes": 62, "n_nodes_2d": 10}
     with count_compilations() as first_call:
-        first = mean_field("tanh", *grids[0])
-    with count_compilations() as second_call:
-        second = mean_field("tanh", *grids[1])
-    # one solver program for the whole grid (JAX 0.4.30 reports no names: "?")
-    assert first_call.names.count("jit(_solve)") == 1 or set(first_call.names) == {"?"}
-    assert 1 <= first_call.count <= 3  # the solver, and the inputs' conversions to float
-    assert second_call.count == 0, second_call.names
-    assert first.chi1.shape == second.chi1.shape == (50,)
+        point = depth_scales("tanh", 1.5, 0.05, **options)
+    grids = [
+        (np.linspace(0.1, 5.0, n), np.full(n, 0.3)) for n in (7, BLOCK, BLOCK + 1, 3 * BLOCK - 5)
+    ] + [(np.linspace(0.2, 4.0, 60).reshape(4, 15), np.array([[0.0], [0.1], [0.2], [0.3]]))]
+    with count_compilations() as later:
+        results = [depth_scales("tanh", w, b, **options) for w, b in grids]
+    # one mean-field solver and one correlation solver (JAX 0.4.30 reports no names: "?")
+    assert first_call.count == 2, first_call.names
+    assert sorted(first_call.names) in (["jit(_correlation_solve)", "jit(_solve)"], ["?", "?"])
+    assert later.count == 0, later.names
+    # the blocks' padding changes no point: each equals its own single-point call
+    for (w, b), result in zip(grids, results):
+        assert result.chi1.shape == np.broadcast_shapes(w.shape, b.shape)
+        w, b = np.broadcast_arrays(w, b)
+        for i in (0, w.size // 2, w.size - 1):
+            one = depth_scales("tanh", w.flat[i], b.flat[i], **options)
+            for field in DepthScales._fields:
+                np.testing.assert_array_equal(getattr(result, field).flat[i], getattr(one, field))
+    assert point.chi1.shape == ()
 
 
 def test_broadcasting_matches_one_call_per_point():

@@ -170,6 +170,37 @@ def test_init_mlp_draws_what_the_entry_draws_on_the_same_keys(name, dtype):
         np.testing.assert_allclose(got, want, rtol=4 * np.finfo(t).eps, atol=0, err_msg=field)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(vg.INITIALIZERS))
+def test_a_specialized_init_draws_exactly_what_the_traced_choice_draws(name, dtype):
+    # init_mlp(..., specialize=True) compiles the entry in where the traced index switches to
+    # it: the same network, to the bit (the switch's traced draws are checked just above)
+    config = vg.MLPConfig(
+        n_in=5, depth=3, width=6, n_out=2, max_depth=4, initializer=name, weight_scale=1.3,
+        bias_scale=0.5, activation="prelu", activation_param=0.3, dtype=dtype,
+    )  # fmt: skip
+    traced = vg.init_mlp(config, key=jax.random.key(4))
+    fixed = vg.init_mlp(config, key=jax.random.key(4), specialize=True)
+    for field, want, got in zip(vg.MLPParams._fields, traced, fixed):
+        assert got.dtype == want.dtype == jnp.dtype(dtype), field
+        np.testing.assert_array_equal(got, want, err_msg=field)
+
+
+def test_a_specialized_init_compiles_per_initializer_not_per_scale():
+    config = vg.MLPConfig(n_in=3, depth=2, width=7, n_out=2, max_depth=5, initializer="he_uniform")
+    key = jax.random.key(0)
+    with count_compilations() as first:
+        vg.init_mlp(config, key=key, specialize=True)
+    with count_compilations() as scaled:
+        vg.init_mlp(config.replace(weight_scale=2.0, bias_scale=0.1), key=key, specialize=True)
+    with count_compilations() as other:
+        vg.init_mlp(config.replace(initializer="orthogonal"), key=key, specialize=True)
+    assert (first.count, scaled.count, other.count) == (1, 0, 1), (first, scaled, other)
+    assert first.names in (["jit(_init)"], ["?"])
+    with pytest.raises(TypeError, match="specialize must be True or False; got 'yes'"):
+        vg.init_mlp(config, key=key, specialize="yes")
+
+
 def test_documented_variances_are_the_papers_formulas():
     """The descriptions, read by ``documented_variance``, give the published formulas."""
     n_in, n_out = 50, 400

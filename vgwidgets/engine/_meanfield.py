@@ -109,23 +109,35 @@ def _moments(act, u, weights):
 
 
 @functools.partial(jax.jit, static_argnames="entries")
+def _expectations(entries, index, q, weight_var, bias_var, nodes, weights):
+    """``(F(q), chi_q(q), sw^2 E[phi'^2])`` over ``u ~ N(0, q)``, ``phi = entries[index]``.
+
+    The length map ``F(q) = sw^2 E[phi(u)^2] + sb^2``, its slope ``chi_q = dF/dq = sw^2
+    E[phi'^2 + phi phi'']`` (Gaussian integration by parts; unlike autodiff through sqrt(q) it
+    stays finite at q = 0; with a custom backward pass, the lifted sigmoid's, only an estimate
+    of dF/dq: it steers the Newton steps and the "attracting" test, while q* itself is decided
+    by the residual F(q) - q), and ``chi1`` at ``q``: one ``jax.lax.switch`` (``_moments``).
+
+    Jitted on its own although it only runs inside ``_solve`` and ``_correlation_solve``: JAX
+    traces a jitted function once per argument shapes and reuses that trace at every call, so
+    the switch (every activation's first and second derivatives) is traced once, not at each
+    of ``_solve``'s five calls and ``_correlation_solve``'s one. Tracing is most of what a
+    build with JAX's persistent cache filled still spends."""
+    u = jnp.sqrt(jnp.maximum(q, 0.0))[..., None] * nodes
+    e_phi2, e_dphi2, e_slope = chosen(entries, index, _moments, u, weights)
+    return weight_var * e_phi2 + bias_var, weight_var * e_slope, weight_var * e_dphi2
+
+
+@functools.partial(jax.jit, static_argnames="entries")
 def _solve(entries, index, weight_var, bias_var, q_init, nodes, weights, max_iter):
-    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for broadcast arrays of variances.
+    """Fixed point, ``chi1``, ``xi_nabla`` and ``converged`` for one block of variances.
 
     ``entries[index]`` is the activation, ``index`` traced: every activation runs in the one
-    compiled program. Each evaluation of the Gaussian expectations is one ``jax.lax.switch``
-    that returns all three (``_moments``), so the program traces few branches."""
+    compiled program. Each evaluation of the Gaussian expectations is one call of
+    ``_expectations``, one ``jax.lax.switch`` that returns all three, traced once."""
 
     def moments(q):
-        """``(F(q), chi_q(q), sw^2 E[phi'^2])`` over ``u ~ N(0, q)``: the length map
-        ``F(q) = sw^2 E[phi(u)^2] + sb^2``, its slope ``chi_q = dF/dq = sw^2 E[phi'^2 +
-        phi phi'']`` (Gaussian integration by parts; unlike autodiff through sqrt(q) it stays
-        finite at q = 0; with a custom backward pass, the lifted sigmoid's, only an estimate of
-        dF/dq: it steers the Newton steps and the "attracting" test, while q* itself is decided
-        by the residual F(q) - q), and ``chi1`` at ``q``."""
-        u = jnp.sqrt(jnp.maximum(q, 0.0))[..., None] * nodes
-        e_phi2, e_dphi2, e_slope = chosen(entries, index, _moments, u, weights)
-        return weight_var * e_phi2 + bias_var, weight_var * e_slope, weight_var * e_dphi2
+        return _expectations(entries, index, q, weight_var, bias_var, nodes, weights)
 
     def small(r, q):
         return jnp.abs(r) <= _RTOL * q + jnp.finfo(q.dtype).tiny
@@ -204,9 +216,9 @@ def mean_field(
 
     Iterates the length map ``q -> F(q) = sw^2 E[phi(sqrt(q) z)^2] + sb^2`` from ``q_init``
     (accelerated by safeguarded Newton steps) to its fixed point ``q*``, then evaluates
-    ``chi1 = sw^2 E[phi'(sqrt(q*) z)^2]`` and ``xi_nabla = -1/ln(chi1)``. One jit-compiled
-    call in float64 serves a whole grid: ``weight_var`` and ``bias_var`` are traced, so a new
-    grid of the same (broadcast) shape compiles nothing new.
+    ``chi1 = sw^2 E[phi'(sqrt(q*) z)^2]`` and ``xi_nabla = -1/ln(chi1)``, in float64. The
+    variances are traced and a grid runs in blocks of ``BLOCK`` points, so one compiled program
+    (per ``n_nodes``) serves a single point and grids of every size and shape.
 
     Args:
       activation: a key of ``ACTIVATIONS``.
@@ -248,32 +260,40 @@ def mean_field(
     return _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter)
 
 
-def _bucket(values: np.ndarray) -> np.ndarray:
-    """``values`` flattened and padded, with copies of its first entry, to a power of two
-    (at least 32), so that grids of different sizes share a compiled (and traced) program:
-    a single point, ``critical_weight_var``'s 31 and a coarse grid all run as 32. Every point
-    is computed on its own, so the padding changes no result."""
+BLOCK = 32  # points per call of the compiled solvers
+
+
+def _blocks(values: np.ndarray) -> np.ndarray:
+    """``values`` flattened, padded with copies of its first entry to a whole number of
+    blocks, as ``(n_blocks, BLOCK)``: every grid, a single point included, runs as blocks of
+    the one shape, so one compiled (and traced) program per solver serves them all. Every
+    point is computed on its own, so the padding changes no result."""
     flat = np.ravel(values)
-    size = max(32, 1 << (flat.size - 1).bit_length())
-    return np.concatenate([flat, np.full(size - flat.size, flat[0])])
+    padded = np.concatenate([flat, np.full(-flat.size % BLOCK, flat[0])])
+    return padded.reshape(-1, BLOCK)
+
+
+def _by_blocks(solve, size: int, *grids) -> tuple:
+    """``solve`` on each block of ``grids`` (float64 arrays of ``size`` points, shaped alike),
+    its results joined and cut back to ``size`` points, as flat NumPy arrays. The calls are
+    queued before any result is read, so the blocks run back to back."""
+    parts = [solve(*block) for block in zip(*(_blocks(g).astype(np.float64) for g in grids))]
+    return tuple(np.concatenate([np.asarray(v) for v in field])[:size] for field in zip(*parts))
 
 
 def _mean_field(activation, weight_var, bias_var, q_init, n_nodes, max_iter) -> MeanField:
     nodes, weights = _quadrature(n_nodes)
     weight_var, bias_var = np.broadcast_arrays(weight_var, bias_var)
-    shape, size = weight_var.shape, weight_var.size
+    entries, index = activation_choice(activation)
+    # NumPy arrays in: an eager jnp.asarray with a dtype compiles a conversion
+    fixed = (np.float64(q_init), np.asarray(nodes, np.float64), np.asarray(weights, np.float64),
+             np.int32(max_iter))  # fmt: skip
     with x64_context("float64"):
-        result = _solve(
-            *activation_choice(activation),
-            # NumPy arrays: an eager jnp.asarray with a dtype compiles a conversion
-            _bucket(weight_var).astype(np.float64),
-            _bucket(bias_var).astype(np.float64),
-            np.float64(q_init),
-            np.asarray(nodes, np.float64),
-            np.asarray(weights, np.float64),
-            np.int32(max_iter),
-        )
-        return MeanField(*(np.asarray(v)[:size].reshape(shape) for v in result))
+        flat = _by_blocks(
+            lambda w, b: _solve(entries, index, w, b, *fixed), weight_var.size, weight_var,
+            bias_var,
+        )  # fmt: skip
+    return MeanField(*(v.reshape(weight_var.shape) for v in flat))
 
 
 def critical_weight_var(
@@ -377,13 +397,12 @@ def _pair(slope, act, u1, u2, w2):
 @functools.partial(jax.jit, static_argnames="entries")
 def _correlation_solve(entries, index, weight_var, bias_var, q_star, chi1, nodes, weights,
                        nodes2, weights2):  # fmt: skip
-    """``(c*, chi_q, chi_c)`` for flat arrays, given ``q*`` and ``chi1`` from ``_solve``;
+    """``(c*, chi_q, chi_c)`` for one block of variances, given ``q*`` and ``chi1`` from ``_solve``;
     ``entries[index]`` is the activation, ``index`` traced."""
     finite = jnp.isfinite(q_star)
     q = jnp.where(finite, q_star, 1.0)
     root = jnp.sqrt(q)[:, None]
-    u = root * nodes
-    chi_q = weight_var * chosen(entries, index, _moments, u, weights)[2]
+    chi_q = _expectations(entries, index, q, weight_var, bias_var, nodes, weights)[1]
     # The pair (u1, u2) with E[u1^2] = E[u2^2] = q and correlation c, on a product grid of the
     # same half-line rule: u1 = sqrt(q) z1, u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2).
     z1, z2 = nodes2[:, None], nodes2[None, :]
@@ -473,21 +492,18 @@ def depth_scales(
     weight_var, bias_var = np.broadcast_arrays(
         np.asarray(weight_var, np.float64), np.asarray(bias_var, np.float64)
     )
-    shape = weight_var.shape
-    nodes, weights = _quadrature(n_nodes)
-    nodes2, weights2 = _quadrature(n_nodes_2d)
+    entries, index = activation_choice(activation)
+    rules = tuple(
+        np.asarray(v, np.float64) for v in (*_quadrature(n_nodes), *_quadrature(n_nodes_2d))
+    )
     with x64_context("float64"):
-        c_star, chi_q, chi_c = (
-            np.asarray(v)[: weight_var.size].reshape(shape)
-            for v in _correlation_solve(
-                *activation_choice(activation),
-                *(_bucket(v).astype(np.float64) for v in (weight_var, bias_var)),
-                _bucket(np.where(mf.converged, mf.q_star, np.inf)).astype(np.float64),
-                _bucket(mf.chi1).astype(np.float64),
-                *(np.asarray(v, np.float64) for v in (nodes, weights, nodes2, weights2)),
-            )
-        )
-        xi_q, xi_c = _scale(chi_q), _scale(chi_c)
+        flat = _by_blocks(
+            lambda w, b, q, chi1: _correlation_solve(entries, index, w, b, q, chi1, *rules),
+            weight_var.size, weight_var, bias_var, np.where(mf.converged, mf.q_star, np.inf),
+            mf.chi1,
+        )  # fmt: skip
+    c_star, chi_q, chi_c = (v.reshape(weight_var.shape) for v in flat)
+    xi_q, xi_c = _scale(chi_q), _scale(chi_c)
     return DepthScales(
         mf.q_star, c_star, mf.chi1, chi_q, chi_c, xi_q, xi_c, mf.depth_scale, mf.converged
     )

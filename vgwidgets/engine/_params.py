@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._boundary import check_config, check_key, fresh_norm_state
-from ._compat import x64_context
+from ._compat import optimization_barrier, x64_context
 from ._config import MLPConfig, MLPParams
 from ._initializers import INITIALIZERS, Initializer
 from ._normalization import NormState
@@ -35,16 +35,21 @@ def _draw(init: Initializer, key, *, shape, dtype):
     return w_first, w_hidden, b_hidden, w_out, b_out
 
 
-@functools.partial(jax.jit, static_argnames=("shape", "initializers", "dtype"))
 def _init(shape, initializers, dtype, key, index, weight_scale, bias_scale, slope) -> MLPParams:
-    """Compiled once per ``(shape, dtype)`` (and registry): the initializer is the traced
-    ``index`` into ``initializers``, a ``jax.lax.switch`` that draws with the chosen one only;
-    the scales and the slope are traced too."""
+    """``init_mlp``'s compiled core, once per ``(shape, dtype)`` (and registry). Traced
+    (``_init_traced``), the initializer is the ``index`` into ``initializers``, a
+    ``jax.lax.switch`` that draws with the chosen one only; static (``_init_fixed``), ``index``
+    is a Python int and the program holds that initializer alone. The scales and the slope are
+    traced either way.
+
+    The unit-scale draws pass an optimization barrier before they are scaled: a switch's branch
+    is compiled apart from what follows it, and the barrier keeps that boundary where the entry
+    is called directly, so both programs draw the same bits (XLA could otherwise fuse the
+    scaling into the draw and round differently)."""
     dtype = jnp.float64 if dtype == "float64" else jnp.float32
     max_depth, width = shape[3], shape[1]
-    w_first, w_hidden, b_hidden, w_out, b_out = chosen(
-        initializers, index, functools.partial(_draw, shape=shape, dtype=dtype), key
-    )
+    draws = chosen(initializers, index, functools.partial(_draw, shape=shape, dtype=dtype), key)
+    w_first, w_hidden, b_hidden, w_out, b_out = optimization_barrier(draws)
     weight_scale = jnp.asarray(weight_scale, dtype)
     bias_scale = jnp.asarray(bias_scale, dtype)
     return MLPParams(
@@ -59,7 +64,12 @@ def _init(shape, initializers, dtype, key, index, weight_scale, bias_scale, slop
     )
 
 
-def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
+_STATIC = ("shape", "initializers", "dtype")
+_init_fixed = jax.jit(_init, static_argnames=(*_STATIC, "index"))
+_init_traced = jax.jit(_init, static_argnames=_STATIC)
+
+
+def init_mlp(config: MLPConfig, *, key: jax.Array, specialize: bool = False) -> MLPParams:
     """Draw an ``MLPConfig`` network's parameters (jit-compiled; scales are traced).
 
     ``W = weight_scale * draw`` and ``b = bias_scale * N(0, 1)`` (see ``INITIALIZERS``);
@@ -70,6 +80,12 @@ def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
     Args:
       config: the network.
       key: a ``jax.random`` key.
+      specialize: compile the config's initializer into the program, which then holds that
+        initializer's draws only, not a ``jax.lax.switch`` over every registered one: smaller,
+        so quicker to compile and to load from JAX's persistent cache, but each initializer
+        compiles once more (the scales and the slope stay traced). It draws exactly what the
+        traced choice draws, to the bit. For a caller whose initializer never moves
+        (``PhaseDiagram``), as ``probe(..., specialize=True)`` is for its choices.
 
     Returns:
       ``MLPParams`` padded to ``config.max_depth`` hidden layers.
@@ -85,10 +101,13 @@ def init_mlp(config: MLPConfig, *, key: jax.Array) -> MLPParams:
     """
     check_config(config)
     check_key(key)
+    if not isinstance(specialize, bool):
+        raise TypeError(f"specialize must be True or False; got {specialize!r}.")
     s, t = config.structure, config.traced
+    run, index = (_init_fixed, int(t.initializer)) if specialize else (_init_traced, t.initializer)
     with x64_context(config.dtype):
-        return _init(
-            tuple(s[:4]), tuple(INITIALIZERS.values()), s.dtype, key, t.initializer,
+        return run(
+            tuple(s[:4]), tuple(INITIALIZERS.values()), s.dtype, key, index,
             t.weight_scale, t.bias_scale, t.activation_param,
         )  # fmt: skip
 

@@ -213,7 +213,8 @@ class PhaseDiagram(Explorer):
             initializer="normal_fan_in", float64=False,
         )  # fmt: skip
         x, y = self.batch
-        params = init_mlp(config, key=jax.random.key(self.seed))
+        # normal_fan_in always: its draws alone compiled in (the same bits as the traced choice)
+        params = init_mlp(config, key=jax.random.key(self.seed), specialize=True)
         regime = regime_result(config, params, x, y, 1.0)  # normal_fan_in: gain 1 exactly
         measured = mapped.measured
         map_data = update_phase_map(
