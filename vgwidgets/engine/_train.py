@@ -48,7 +48,7 @@ import optax
 
 from ._boundary import INIT_ONLY, Fixed, check_config, check_key, check_params, to_arrays
 from ._clipping import CLIP_MODES
-from ._compat import x64_context
+from ._compat import small_matrix_jit, x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
 from ._losses import Loss
 from ._mlp import _per_layer_norms
@@ -221,8 +221,9 @@ def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry:
     return new, (carry.first_bad < 0) & ~_all_finite((new.params, kept))
 
 
-_advance = jax.jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
-_advance_fixed = jax.jit(
+# The steps' programs, compiled for small matrix products (``_compat.small_matrix_jit``).
+_advance = small_matrix_jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
+_advance_fixed = small_matrix_jit(
     _advance_steps, static_argnames=("structure", "kind", "batch_size", "traced", "exact")
 )
 
