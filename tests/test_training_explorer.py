@@ -4,13 +4,20 @@ runs in chunks that leave the event loop free. (What every explorer shares: test
 test_abuse.py.)"""
 
 import asyncio
+import io
 import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from vgwidgets.engine import count_compilations
+from vgwidgets.plotting import figure_png
 from vgwidgets.widgets import TrainingExplorer
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +75,14 @@ def test_two_runs_side_by_side_and_divergence_shown():
         assert a.first_nonfinite == -1 and b.first_nonfinite >= 1
         assert f"inf or nan first at step {b.first_nonfinite}" in e.summary.value
         assert e.error is None
+        # what a scrub draws over the saved background is what savefig draws: the step's line
+        # under the divergence marker, a histogram under its panel's spines (the explorer
+        # draws its own partial redraws, so test_figure_renderer's check does not reach it)
+        for step in (0, b.first_nonfinite, 100):
+            e.controls.step.value = step
+            assert e.plotted[0].at == step // 2
+            shown = _pixels(e.png)
+            np.testing.assert_array_equal(shown, _pixels(figure_png(e.figure)))
     finally:
         e.close()
 

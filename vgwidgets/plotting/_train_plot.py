@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ._figure import agg_figure, rgba_png
+from ._figure import DRAWN_PAST_EXTENT, _meet, agg_figure, rgba_png
 
 HEAT_LIMITS = (-8.0, 1.0)  # log10 of the heat map's colour scale
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")  # first, middle, last layer
@@ -59,7 +59,8 @@ class RunPlotData(NamedTuple):
 
 class TrainingArtists(NamedTuple):
     """The figure, its axes ``axes[row][column]``, per column a dict of its artists, and
-    ``state``: the background saved by the last full render (``render_training``)."""
+    ``state``: the background saved by the last full render (``render_training``) and, per
+    axes, the artists drawn over it at every render, in matplotlib's order (``_over_changing``)."""
 
     figure: object
     axes: list
@@ -90,9 +91,11 @@ def _column_artists(axes) -> dict:
                                     animated=True)[0],
         "dead": fractions.plot([], [], "s--", ms=3, label="dead", color="#8c564b",
                                animated=True)[0],
-        "act": [act.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True)
+        # zorder 2, a line's: over the axis (ticks, 1.5), which would otherwise be redrawn over
+        # them at every scrub (see ``_over_changing``)
+        "act": [act.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True, zorder=2)
                 for c in LAYER_COLOURS],
-        "grad": [grad.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True)
+        "grad": [grad.stairs([0.0], [0.0, 1.0], color=c, label=" ", animated=True, zorder=2)
                  for c in LAYER_COLOURS],
         "step_text": [ax.text(0.01, 0.97, "", transform=ax.transAxes, va="top", fontsize=8,
                               animated=True) for ax in (fractions, act, grad)],
@@ -108,7 +111,12 @@ def _column_artists(axes) -> dict:
     act.set_xlabel("activation a_l", fontsize=8)
     grad.set_xlabel("log10 |dC/dW_l|", fontsize=8)
     # One legend per kind of panel: the gradient histograms share the activations' colours.
+    # Under the data (zorder 1.9, over the axis at 1.5): a step's line is never hidden by a
+    # legend, and the legend stays in the saved background instead of being drawn anew over
+    # the step's artists at every scrub (``_over_changing``; text is most of a draw's time).
     a["legends"] = [ax.legend(fontsize=7, loc="upper right") for ax in (loss, fractions, act)]
+    for legend in a["legends"]:
+        legend.set_zorder(1.9)
     return a
 
 
@@ -124,7 +132,32 @@ def training_figure(n_runs: int = 2) -> TrainingArtists:
     figure.subplots_adjust(left=0.1, right=0.97, top=0.95, bottom=0.05, hspace=0.55, wspace=0.3)
     rows = [[axes[r][c] for c in range(n_runs)] for r in range(5)]
     columns = [_column_artists([row[c] for row in rows]) for c in range(n_runs)]
-    return TrainingArtists(figure, rows, columns, {"background": None})
+    over = [_over_changing(ax) for ax in figure.axes]
+    return TrainingArtists(figure, rows, columns, {"background": None, "over": over})
+
+
+def _over_changing(ax) -> list:
+    """The artists of ``ax`` that matplotlib draws from its first changing (animated) one on,
+    in its order (``Axes.draw``: the children but the background patch, by zorder, ties in
+    the children's order); the static ones among them are made animated too.
+
+    So the saved background holds only what lies under every changing artist, and a render
+    that draws this list over it draws what ``savefig`` draws: a spine, a legend or a title
+    over a step's line, not the line over them."""
+    ordered = sorted((a for a in ax.get_children() if a is not ax.patch), key=lambda a: a.zorder)
+    first = next((i for i, a in enumerate(ordered) if a.get_animated()), len(ordered))
+    renderer = ax.figure.canvas.get_renderer()
+    # what lies wholly outside the axes (a title) is under no changing artist, which the axes
+    # clip; an artist hidden now may be shown later (the divergence marker): extents, not
+    # visibility, decide
+    over = [
+        a for a in ordered[first:]
+        if a.get_animated() or _meet(a.get_window_extent(renderer).padded(DRAWN_PAST_EXTENT),
+                                     ax.bbox)
+    ]  # fmt: skip
+    for artist in over:
+        artist.set_animated(True)
+    return over
 
 
 def _finite_limits(*arrays):
@@ -238,8 +271,9 @@ def scrub_training_figure(artists: TrainingArtists, runs):
 
 
 def render_training(artists: TrainingArtists, *, full: bool) -> bytes:
-    """PNG bytes of the figure: a full draw saves the background (every artist but the step's),
-    a scrub restores it; the step's artists are then drawn over it, the same in both cases.
+    """PNG bytes of the figure: a full draw saves the background (every artist but the step's
+    and those drawn over them), a scrub restores it; the step's artists and those over them are
+    then drawn on it in matplotlib's order, the same in both cases.
 
     Example:
       >>> artists = training_figure(1)
@@ -253,10 +287,8 @@ def render_training(artists: TrainingArtists, *, full: bool) -> bytes:
         artists.state["background"] = canvas.copy_from_bbox(figure.bbox)
     else:
         canvas.restore_region(artists.state["background"])
-    for column in artists.columns:
-        for key in ("now", "saturated", "dead", "act", "grad", "step_text"):
-            items = column[key] if isinstance(column[key], list) else [column[key]]
-            for item in items:
-                if item.get_visible():
-                    figure.draw_artist(item)
+    for over in artists.state["over"]:
+        for item in over:
+            if item.get_visible():
+                figure.draw_artist(item)
     return rgba_png(canvas.buffer_rgba())
