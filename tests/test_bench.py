@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import vgwidgets as vg
-from vgwidgets.bench import _baselines, _naive, _probe, _report, _widgets
+from vgwidgets.bench import _baselines, _naive, _naive_training, _probe, _report, _widgets
 
 TOP_KEYS = {
     "schema_version",
@@ -399,7 +399,7 @@ def _naive_recurrent_explorer():
 def _naive_training_explorer():
     explorer = vg.TrainingExplorer(depth=4, steps=100)
     explorer.controls.step.value = 37  # records every 2 steps: the record of step 36
-    fig = _naive.training_explorer_figure(explorer.result, 37)
+    fig = _naive_training.training_explorer_figure(explorer.result, 37)
     loss, heat, fractions, act, grad = fig.axes
     (run,) = explorer.plotted
     assert run.step[run.at] == 36 and loss.lines[-1].get_xdata()[0] == 36

@@ -11,9 +11,10 @@ each batch sliced with NumPy; before timing, it is checked to reach the engine's
 after a few steps (in float64, where Adam does not amplify rounding). Steps per second exclude
 compilation (one warm-up run of each first).
 
-The explorer's scrubs are compared with the naive scrub (``_naive.training_explorer_naive``):
-the whole figure drawn anew with pyplot, from the runs the explorer stored, at the same steps.
-It is measured here, and only here, because it needs those runs.
+The explorer's scrubs are compared with the naive scrub
+(``_naive_training.training_explorer_naive``): the whole figure drawn anew with pyplot, from the
+runs the explorer stored, at the same steps. It is measured here, and only here, because it
+needs those runs.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import optax
 from ..engine import MLPConfig, TrainConfig, init_mlp, train, x64_context
 from ..engine._compat import small_matrix_jit, small_matrix_options
 from ..experiments import digits_split
-from ._naive import same_size, training_explorer_naive
+from ._naive import same_size
+from ._naive_training import training_explorer_naive
 from ._timing import clock, resident_bytes, stats
 
 FULL = {"depth": 30, "width": 128, "batch": 128, "steps": 500}
