@@ -7,7 +7,8 @@ against rebuilding its figure with pyplot, compilations from slider moves and me
 line); training steps per second against a Python loop, and ``TrainingExplorer``'s scrubs
 (``_training``, ``_naive_training``). ``_report`` holds the targets and writes the table.
 Timing is the standard library's ``timeit``; compilations are counted by
-``vgwidgets.engine.count_compilations``, the counter the tests use. BENCHMARKS.md explains the method and holds the last full run.
+``vgwidgets.engine.count_compilations``, the counter the tests use. BENCHMARKS.md explains
+the method and holds the last full run.
 
 Why the benchmark ships inside the package (and the wheel) rather than beside it: what it
 answers depends on the machine the course runs on (a 2-core CPU, a Colab runtime, a GPU), and

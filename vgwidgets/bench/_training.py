@@ -27,8 +27,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..engine import MLPConfig, TrainConfig, init_mlp, train, x64_context
-from ..engine._compat import small_matrix_jit, small_matrix_options
+from ..engine import (
+    MLPConfig,
+    TrainConfig,
+    init_mlp,
+    small_matrix_jit,
+    small_matrix_options,
+    train,
+    x64_context,
+)
 from ..experiments import digits_split
 from ._naive import same_size
 from ._naive_training import training_explorer_naive
