@@ -83,6 +83,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402 (after the skip ab
 
 from vgwidgets import widgets as vgw  # noqa: E402
 from vgwidgets.widgets import Explorer  # noqa: E402
+from vgwidgets.widgets._training_explorer import WAITS_FOR_TRAIN  # noqa: E402
 
 EXPLORERS = sorted(
     name
@@ -216,6 +217,8 @@ def _move_a_slider(page, explorer, image) -> None:
     assert handles.count() > 0, "the explorer shows no slider"
     for index in range(handles.count()):
         handle = handles.nth(index)
+        if handle.locator(f"xpath=ancestor::*[contains(@class, '{WAITS_FOR_TRAIN}')]").count():
+            continue  # a setting of the next run (TrainingExplorer): it redraws nothing
         readout = handle.locator(
             "xpath=ancestor::div[contains(@class, 'widget-slider')][1]"
         ).locator(".widget-readout")
@@ -249,6 +252,11 @@ def _drive(page, name: str) -> None:
     page.wait_for_function("e => e.src.startsWith('blob:') && e.naturalWidth > 0",
                            arg=image.element_handle())  # fmt: skip
     explorer = image.locator("xpath=..")  # the explorer's VBox: controls, image, summary, status
+    # A run still training (TrainingExplorer's progress bar) has nothing to scrub yet.
+    page.wait_for_function(
+        "box => [...box.querySelectorAll('progress')].every(p => p.value >= p.max)",
+        arg=explorer.element_handle(), timeout=PAGE_TIMEOUT_MS,
+    )  # fmt: skip
     _assert_no_error(page, explorer)
     _move_a_slider(page, explorer, image)
     page.wait_for_function("e => e.complete && e.naturalWidth > 0", arg=image.element_handle())

@@ -19,7 +19,7 @@ from ._figure import DRAWN_PAST_EXTENT, _meet, agg_figure, rgba_png
 
 HEAT_LIMITS = (-8.0, 1.0)  # log10 of the heat map's colour scale
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")  # first, middle, last layer
-EMPTY = "no run yet: press Train"
+EMPTY = "no run yet"
 
 
 class RunPlotData(NamedTuple):

@@ -84,6 +84,8 @@ class TrainingControls(NamedTuple):
     step: widgets.IntSlider
 
 
+# The CSS class of the controls that only set the next run (the browser tests move the others).
+WAITS_FOR_TRAIN = "vg-waits-for-train"
 _SETTINGS = (
     "activation", "initializer", "gain", "depth", "width", "norm", "residual_every",
     "optimizer", "learning_rate", "clip", "clip_threshold", "steps",
@@ -293,8 +295,13 @@ class TrainingExplorer(Explorer):
         super().__init__(box, self.artists.figure)
         for name in _SETTINGS:
             getattr(c, name).observe(self._on_setting, names="value")
+            # marked in the page: these only set the next run, they redraw nothing
+            getattr(c, name).add_class(WAITS_FOR_TRAIN)
         c.slot.observe(self._on_slot, names="value")
         self.wire(c.step, c.quantity)
+        # The empty figure first: in a kernel the runs train in a background task, whose first
+        # record can take tens of seconds when its programs are not in the compilation cache.
+        self.refresh()
         self.start()
 
     # -- settings ---------------------------------------------------------------------------
