@@ -142,8 +142,8 @@ def _over_changing(ax) -> list:
     the children's order); the static ones among them are made animated too.
 
     So the saved background holds only what lies under every changing artist, and a render
-    that draws this list over it draws what ``savefig`` draws: a spine, a legend or a title
-    over a step's line, not the line over them."""
+    that draws this list over it draws what ``savefig`` draws: a spine or the divergence
+    marker over a step's line, not the line over them."""
     ordered = sorted((a for a in ax.get_children() if a is not ax.patch), key=lambda a: a.zorder)
     first = next((i for i, a in enumerate(ordered) if a.get_animated()), len(ordered))
     renderer = ax.figure.canvas.get_renderer()
