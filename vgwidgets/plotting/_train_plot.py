@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ._figure import DRAWN_PAST_EXTENT, _meet, agg_figure, rgba_png
+from ._figure import DRAWN_PAST_EXTENT, _by_zorder, _meet, agg_figure, rgba_png
 
 HEAT_LIMITS = (-8.0, 1.0)  # log10 of the heat map's colour scale
 LAYER_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c")  # first, middle, last layer
@@ -144,7 +144,7 @@ def _over_changing(ax) -> list:
     So the saved background holds only what lies under every changing artist, and a render
     that draws this list over it draws what ``savefig`` draws: a spine or the divergence
     marker over a step's line, not the line over them."""
-    ordered = sorted((a for a in ax.get_children() if a is not ax.patch), key=lambda a: a.zorder)
+    ordered = _by_zorder(a for a in ax.get_children() if a is not ax.patch)
     first = next((i for i, a in enumerate(ordered) if a.get_animated()), len(ordered))
     renderer = ax.figure.canvas.get_renderer()
     # what lies wholly outside the axes (a title) is under no changing artist, which the axes

@@ -299,9 +299,6 @@ class TrainingExplorer(Explorer):
             getattr(c, name).add_class(WAITS_FOR_TRAIN)
         c.slot.observe(self._on_slot, names="value")
         self.wire(c.step, c.quantity)
-        # The empty figure first: in a kernel the runs train in a background task, whose first
-        # record can take tens of seconds when its programs are not in the compilation cache.
-        self.refresh()
         self.start()
 
     # -- settings ---------------------------------------------------------------------------
@@ -396,6 +393,10 @@ class TrainingExplorer(Explorer):
         if self.task is not None and not self.task.done():
             self._again = True  # already training: train what is pending once it is done
             return
+        if not self.png:
+            # The empty figure first: the task's first record can take tens of seconds when
+            # its programs are not in the compilation cache.
+            self.refresh()
         self.button.disabled = True
         self.task = loop.create_task(self._train_async())
 
