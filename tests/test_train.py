@@ -326,3 +326,26 @@ def test_specialize_must_be_a_bool(data):
     tc = TrainConfig(steps=2, record_every=1, batch_size=BATCH)
     with pytest.raises(TypeError, match="specialize must be True or False; got 'yes'"):
         train(SMALL, tc, data, key=jax.random.key(0), specialize="yes")
+
+
+def test_the_steps_programs_leave_ynnpack_out_where_the_cpu_would_use_it(monkeypatch):
+    # _compat.small_matrix_jit: the steps' programs compile without YNNPACK's fusions (Eigen's
+    # products); that they train as optax does is the handwritten-loop tests' business
+    from vgwidgets.engine import _compat
+
+    x = jnp.ones((128, 128))
+    default = jax.jit(jnp.matmul).lower(x, x).compile().as_text()
+    if "ynn_fusion" not in default:
+        pytest.skip(f"this XLA ({jax.__version__}, {jax.default_backend()}) uses no YNNPACK")
+    ours = _compat.small_matrix_jit(jnp.matmul).lower(x, x).compile().as_text()
+    assert "ynn_fusion" not in ours
+    np.testing.assert_allclose(_compat.small_matrix_jit(jnp.matmul)(x, x), x @ x)
+    # a user's own choice in XLA_FLAGS stands
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=individual_dot")
+    _compat.small_matrix_options.cache_clear()
+    try:
+        assert _compat.small_matrix_options() == {}
+    finally:
+        monkeypatch.undo()
+        _compat.small_matrix_options.cache_clear()
+    assert _compat.small_matrix_options() == _compat._SMALL_MATRIX_OPTIONS

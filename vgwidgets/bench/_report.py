@@ -255,6 +255,19 @@ def _notebook_rows(notebooks: dict) -> list[Row]:
     return rows
 
 
+def _same_options_rows(section: str, training: dict) -> list[Row]:
+    """The usual loop compiled with the engine's compiler options, where there are any."""
+    same = training.get("python_loop_same_options")
+    if not same:
+        return [Row(section, "engine's compiler options", "none (small_matrix_options)")]
+    return [
+        Row(section, "Python loop compiled with the engine's compiler options, steps/s",
+            f"{same['steps_per_s']:.3g} ({training['compiler_options']})"),
+        Row(section, "engine, specialized / that Python loop",
+            f"{training['speedup_same_options']:.2f}x"),
+    ]  # fmt: skip
+
+
 def _training_rows(training: dict) -> list[Row]:
     if not training or training.get("skipped"):
         return [Row("training", "steps per second", f"skipped: {training.get('skipped', '')}")]
@@ -273,6 +286,7 @@ def _training_rows(training: dict) -> list[Row]:
             f"{training['speedup_traced']:.2f}x"),
         _at_least(section, "engine, specialized / Python loop", training["speedup"],
                   TRAINING_SPEEDUP_MIN),
+        *_same_options_rows(section, training),
         Row("TrainingExplorer", "build (train 200 steps, draw)", _s(explorer["build_s"])),
         _at_most("TrainingExplorer", f"scrub latency, median of {explorer['scrubs']}",
                  explorer["scrub"]["median_s"], SCRUB_MEDIAN_MAX_S, _ms,

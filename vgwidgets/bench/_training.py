@@ -27,7 +27,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ..engine import MLPConfig, TrainConfig, init_mlp, train, x64_context
+from ..engine import (
+    MLPConfig,
+    TrainConfig,
+    init_mlp,
+    small_matrix_jit,
+    small_matrix_options,
+    train,
+    x64_context,
+)
 from ..experiments import digits_split
 from ._naive import same_size
 from ._naive_training import training_explorer_naive
@@ -53,10 +61,11 @@ def _plain_layers(params) -> list:
     return [(jnp.asarray(w), jnp.asarray(b)) for w, b in zip(ws, bs)]
 
 
-def _python_loop(config: MLPConfig, data, steps: int, batch: int, key):
-    """``(run, final parameters of run(k))``: ``run()`` trains ``steps`` of Adam the usual way,
-    a plain ReLU MLP and a Python loop calling one jitted optax step (compiled on the first
-    run, reused after), on the engine's batches from the engine's starting parameters."""
+def _python_loop(config: MLPConfig, data, steps: int, batch: int, key, jit=jax.jit):
+    """``run``: ``run(k=steps)`` trains ``k`` steps of Adam the usual way, a plain ReLU MLP and a
+    Python loop calling one jitted optax step (compiled on the first run, reused after), on
+    the engine's batches from the engine's starting parameters, and returns the parameters.
+    ``jit`` compiles the step (``small_matrix_jit``: with the engine's compiler options)."""
     optimizer = optax.adam(1e-3)
     start = _plain_layers(init_mlp(config, key=jax.random.fold_in(key, 0)))
     order = _batches(key, len(data.x_train), batch, steps)
@@ -67,7 +76,7 @@ def _python_loop(config: MLPConfig, data, steps: int, batch: int, key):
         w, b = layers[-1]
         return x @ w + b
 
-    @jax.jit
+    @jit
     def step(layers, state, x, labels):
         def cost(p):
             logits = forward(p, x)
@@ -154,6 +163,14 @@ def measure_training(*, quick: bool) -> dict:
     engine_t = _steps_per_s(engine, size["steps"], repeats)
     fixed_t = _steps_per_s(lambda: engine(True), size["steps"], repeats)
     python_t = _steps_per_s(python_run, size["steps"], repeats)
+    # The usual loop compiled as the engine's steps are (``small_matrix_jit``), so that the
+    # report tells the in-program loop's share of the speedup from the compiler options'.
+    same_options = small_matrix_options()
+    python_same_t = (
+        _steps_per_s(_python_loop(config, data, size["steps"], size["batch"], key,
+                                  jit=small_matrix_jit), size["steps"], repeats)
+        if same_options else None
+    )  # fmt: skip
 
     start = time.perf_counter()
     explorer = TrainingExplorer()
@@ -184,9 +201,15 @@ def measure_training(*, quick: bool) -> dict:
         "engine": engine_t,
         "engine_specialized": fixed_t,
         "python_loop": python_t,
+        "compiler_options": same_options,
+        "python_loop_same_options": python_same_t,
         "same_training_max_rel_diff": same,
         "speedup_traced": engine_t["steps_per_s"] / python_t["steps_per_s"],
         "speedup": fixed_t["steps_per_s"] / python_t["steps_per_s"],
+        "speedup_same_options": (
+            None if python_same_t is None
+            else fixed_t["steps_per_s"] / python_same_t["steps_per_s"]
+        ),
         "explorer": {
             "build_s": build_s, "scrubs": scrubs, "scrub": stats(latencies),
             "memory_growth_mb": memory, "error": errors, "naive": naive,

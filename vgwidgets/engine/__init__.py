@@ -20,7 +20,7 @@ from ._boundary import to_arrays
 from ._chain import ChainResult, centred_biases, chain
 from ._clipping import CLIP_MODES, clip_gradients
 from ._cliff import CliffDescent, cliff_descent, cliff_loss, cliff_surface
-from ._compat import x64_context
+from ._compat import small_matrix_jit, small_matrix_options, x64_context
 from ._compilations import Compilations, count_compilations
 from ._config import DTYPES, MAX_DEPTH, MAX_FEATURES, MAX_WIDTH, MLPConfig, MLPParams
 from ._diagnose import Diagnosis, diagnose
@@ -136,6 +136,8 @@ __all__ = [
     "train_grid",
     "train",
     "train_chunks",
+    "small_matrix_jit",
+    "small_matrix_options",
     "x64_context",
     "CELLS",
     "GAMMAS",

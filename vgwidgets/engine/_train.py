@@ -25,8 +25,9 @@ record), one plain run of ``n`` steps under ``lax.fori_loop``, whose trip count 
 learning rate sits in the optimizer's state (``optax.inject_hyperparams``), so changing it, the
 momentum, the clipping, the number of steps or the recording interval compiles nothing new.
 With ``specialize=True`` the plain run's program has the network's choices compiled in
-(``Fixed``): one more program per network, each step cheaper. What ``train`` takes and
-returns is defined in ``_train_config``.
+(``Fixed``): one more program per network, each step cheaper. On the CPU the plain runs'
+programs leave YNNPACK out (``_compat.small_matrix_jit``). What ``train`` takes and returns is
+defined in ``_train_config``.
 
 References:
   Nielsen, *Neural Networks and Deep Learning*, ch. 5 (2015). Glorot & Bengio, AISTATS 2010.
@@ -48,7 +49,7 @@ import optax
 
 from ._boundary import INIT_ONLY, Fixed, check_config, check_key, check_params, to_arrays
 from ._clipping import CLIP_MODES
-from ._compat import x64_context
+from ._compat import small_matrix_jit, x64_context
 from ._config import MLPConfig, MLPParams, Structure, Traced, dtype_of
 from ._losses import Loss
 from ._mlp import _per_layer_norms
@@ -221,8 +222,9 @@ def _advance_steps(structure, kind, batch_size, traced, hyper, x, labels, carry:
     return new, (carry.first_bad < 0) & ~_all_finite((new.params, kept))
 
 
-_advance = jax.jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
-_advance_fixed = jax.jit(
+# The steps' programs, compiled for small matrix products (``_compat.small_matrix_jit``).
+_advance = small_matrix_jit(_advance_steps, static_argnames=("structure", "kind", "batch_size"))
+_advance_fixed = small_matrix_jit(
     _advance_steps, static_argnames=("structure", "kind", "batch_size", "traced", "exact")
 )
 
@@ -463,7 +465,7 @@ def train(
         them with ``init_mlp(config, key=jax.random.fold_in(key, 0))``.
       specialize: compile the network's choices into the steps' program (activation and its
         parameter, normalization, depth, skips, clipping mode): XLA then folds what they
-        decide, and a step of a 30 x 128 network takes about a quarter less time (BENCHMARKS.md,
+        decide, and a step of a 30 x 128 network takes about 40% less time (BENCHMARKS.md,
         section 7), but each new combination of them compiles once more (seconds). For long
         runs of one network; the explorer keeps them traced. The records' program stays traced.
 
