@@ -1,4 +1,4 @@
-"""The test run's guard against the per-process cap on memory mappings (``tests/_memory_maps.py``)."""
+"""The test run's guard against the cap on memory mappings per process (tests/_memory_maps.py)."""
 
 import gc
 from types import SimpleNamespace
