@@ -57,7 +57,7 @@ def optimization_barrier(operand):
 # YNNPACK's library fusions off: XLA's CPU backend (jaxlib 0.10.2, for one) hands matrix
 # products to YNNPACK by default; for the 128 x 128 products of a training step Eigen's are
 # faster on the 2-core CPU (BENCHMARKS.md, section 7: a specialized step of the 30 x 128
-# network in about three quarters of the time). Products round differently in the last bits.
+# network in about two thirds of the time). Products round differently in the last bits.
 _SMALL_MATRIX_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
